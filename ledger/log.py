@@ -1,0 +1,495 @@
+"""The ledger: one append pipeline over SQLAlchemy storage (FORMAT.md §4, §5, §6, §8).
+
+The append transaction (:meth:`Ledger.append_batch`) is the only way anything enters the
+log. Its steps are numbered in the code:
+
+1. parse each submission — strict RFC 8785 check, shape check (nothing locked yet);
+2. pre-verify signatures on every core (advisory: any miss is re-checked in step 5);
+3. open the write transaction (SQLite ``BEGIN IMMEDIATE``: the single sequencer);
+4. idempotency — a statement id already logged with identical bytes returns its original
+   receipt; with different bytes the batch is rejected (``statement.conflict``);
+5. for each new submission: assign index, log time and previous hash, build the canonical
+   line, and run :meth:`verifier.state.LogState.check_and_apply` — the same pure rules the
+   verifier replays (keys, roles, signatures, rulebook);
+6. append the leaves to the Merkle compact range (O(log n) new nodes each);
+7. sign a checkpoint over the new tree;
+8. insert entries, nodes and checkpoint, and commit.
+
+Any failure rolls back the database *and* the in-memory state (journal), so a rejected batch
+leaves no trace.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, insert, select, tuple_
+
+from ledger import storage
+from verifier import merkle
+from verifier.canonical import CanonicalError
+from verifier.checkpoint import Checkpoint, sign_checkpoint
+from verifier.entry import Entry, Submission, entry_bytes, parse_entry_line, parse_submission
+from verifier.errors import InputError, InvalidEntry, VerificationError
+from verifier.journal import Journal
+from verifier.note import SignerKey, VerifierKey, parse_verifier_key
+from verifier.parallel import SignaturePool
+from verifier.state import LogState, NoDomainRules, Rulebook
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def format_log_time(t: datetime) -> str:
+    """FORMAT.md §4: ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC."""
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """Proof of acceptance: where the entry is and the signed checkpoint that covers it."""
+
+    index: int
+    statement_id: str
+    leaf_hash: bytes
+    checkpoint: str
+    tree_size: int
+    duplicate: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "statement_id": self.statement_id,
+            "leaf_hash": self.leaf_hash.hex(),
+            "tree_size": self.tree_size,
+            "checkpoint": self.checkpoint,
+            "duplicate": self.duplicate,
+        }
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    """RFC 9162 §4.? style inclusion proof of leaf ``leaf_index`` in the tree of ``tree_size``."""
+
+    leaf_index: int
+    tree_size: int
+    root: bytes
+    path: list[bytes]
+
+
+@dataclass(frozen=True)
+class ConsistencyProof:
+    """RFC 9162 consistency proof between trees of ``size1`` and ``size2`` leaves."""
+
+    size1: int
+    size2: int
+    root1: bytes
+    root2: bytes
+    path: list[bytes]
+
+
+class Ledger:
+    """An open Gongxin log on one database.
+
+    ``log_key`` (the private checkpoint-signing key) is needed only to append. Construct with
+    :meth:`open`; call :meth:`initialize` once on an empty database.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        log_key: SignerKey | None = None,
+        clock: Clock = utc_now,
+        rulebook: Callable[[], Rulebook] = NoDomainRules,
+        pool: SignaturePool | None = None,
+    ) -> None:
+        self.engine = engine
+        self.log_key = log_key
+        self.clock = clock
+        self._rulebook_factory = rulebook
+        self.pool = pool if pool is not None else SignaturePool()
+        self.state = LogState(rulebook=rulebook())
+        self.tree = merkle.CompactRange()
+        self.checkpoint_note: str | None = None
+        self.origin: str | None = None
+        self.log_vkey: VerifierKey | None = None
+
+    @classmethod
+    def open(cls, url: str, **kwargs: Any) -> Ledger:
+        """Open (creating the schema if needed) the database at ``url`` and load its state."""
+        engine = storage.open_engine(url)
+        storage.create_schema(engine)
+        ledger = cls(engine, **kwargs)
+        with engine.connect() as conn:
+            ledger._catch_up(conn)
+        return ledger
+
+    def close(self) -> None:
+        self.pool.close()
+        self.engine.dispose()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reading ----------------------------------------------------------------------
+
+    @property
+    def size(self) -> int:
+        return self.state.size
+
+    def _catch_up(self, conn: Connection) -> None:
+        """Replay entries the in-memory state has not seen (written by an earlier run or
+        another process). Entries in our own database were verified on the way in, so
+        their signatures are not re-verified; keys, roles and rules are re-applied.
+        Cost: O(new entries)."""
+        start = self.state.size
+        rows = conn.execute(
+            select(storage.entries.c.idx, storage.entries.c.line)
+            .where(storage.entries.c.idx >= start)
+            .order_by(storage.entries.c.idx)
+        )
+        for idx, line in rows:
+            line = bytes(line)
+            entry = parse_entry_line(line, idx)
+            self.state.check_and_apply(entry, merkle.leaf_hash(line), check_signatures=False)
+        if self.state.size != start or self.origin is None:
+            self._load_meta(conn)
+            self.tree = self._load_tree(conn, self.state.size)
+
+    def _load_meta(self, conn: Connection) -> None:
+        values = dict(conn.execute(select(storage.meta.c.name, storage.meta.c.value)).all())
+        if "origin" in values:
+            self.origin = values["origin"]
+            self.log_vkey = parse_verifier_key(values["log_vkey"])
+            if self.log_key is not None and self.log_key.verifier() != self.log_vkey:
+                raise InputError(
+                    "this private key is not the log key of this database; "
+                    "use the key file created by `gongxin init`",
+                    field="log key",
+                )
+        note = conn.execute(
+            select(storage.checkpoints.c.note).order_by(storage.checkpoints.c.size.desc()).limit(1)
+        ).scalar()
+        self.checkpoint_note = note
+
+    def _load_tree(self, conn: Connection, size: int) -> merkle.CompactRange:
+        keys = merkle.peak_nodes(size)
+        nodes = self._fetch_nodes(conn, keys)
+        return merkle.CompactRange(size, [nodes[k] for k in keys])
+
+    @staticmethod
+    def _fetch_nodes(
+        conn: Connection, keys: Sequence[tuple[int, int]]
+    ) -> dict[tuple[int, int], bytes]:
+        """One SELECT for all the (level, index) nodes named; O(len(keys)) rows."""
+        if not keys:
+            return {}
+        n = storage.merkle_nodes.c
+        rows = conn.execute(select(n.level, n.idx, n.hash).where(tuple_(n.level, n.idx).in_(keys)))
+        found = {(lvl, idx): bytes(h) for lvl, idx, h in rows}
+        missing = [k for k in keys if k not in found]
+        if missing:
+            raise VerificationError(
+                "storage.missing_node", f"Merkle nodes missing from the database: {missing[:3]}"
+            )
+        return found
+
+    def latest_checkpoint(self) -> str:
+        if self.checkpoint_note is None:
+            raise InputError("the log is empty; run `gongxin init` first", field="database")
+        return self.checkpoint_note
+
+    def inclusion_proof(self, index: int, size: int | None = None) -> InclusionProof:
+        """Inclusion proof of entry ``index`` in the tree of ``size`` (default: current).
+        Cost: one query of O(log n) rows, O(log n) hashing."""
+        size = self.size if size is None else size
+        if not 0 < size <= self.size:
+            raise InputError(f"size must be between 1 and {self.size}", field="size")
+        if not 0 <= index < size:
+            raise InputError(f"index must be between 0 and {size - 1}", field="index")
+        ranges = merkle.inclusion_ranges(index, size)
+        peaks = merkle.peak_nodes(size)
+        with self.engine.connect() as conn:
+            nodes = self._fetch_nodes(conn, merkle.nodes_needed([*ranges, (0, size)]) + peaks)
+        path = merkle.hash_ranges(ranges, nodes)
+        root = merkle.CompactRange(size, [nodes[k] for k in peaks]).root()
+        return InclusionProof(index, size, root, path)
+
+    def consistency_proof(self, size1: int, size2: int | None = None) -> ConsistencyProof:
+        """Consistency proof from ``size1`` to ``size2`` (default: current). O(log n)."""
+        size2 = self.size if size2 is None else size2
+        if not 0 < size2 <= self.size:
+            raise InputError(f"size2 must be between 1 and {self.size}", field="size2")
+        if not 0 < size1 <= size2:
+            raise InputError(f"size1 must be between 1 and {size2}", field="size1")
+        ranges = merkle.consistency_ranges(size1, size2)
+        p1, p2 = merkle.peak_nodes(size1), merkle.peak_nodes(size2)
+        with self.engine.connect() as conn:
+            nodes = self._fetch_nodes(conn, list({*merkle.nodes_needed(ranges), *p1, *p2}))
+        return ConsistencyProof(
+            size1,
+            size2,
+            merkle.CompactRange(size1, [nodes[k] for k in p1]).root(),
+            merkle.CompactRange(size2, [nodes[k] for k in p2]).root(),
+            merkle.hash_ranges(ranges, nodes),
+        )
+
+    def iter_lines(self, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """Entry lines in index order, streamed in pages of 10,000. O(1) memory per page."""
+        e = storage.entries.c
+        end = self.size if end is None else end
+        with self.engine.connect() as conn:
+            cursor = start
+            while cursor < end:
+                rows = conn.execute(
+                    select(e.idx, e.line)
+                    .where(e.idx >= cursor, e.idx < min(end, cursor + 10_000))
+                    .order_by(e.idx)
+                ).all()
+                if not rows:
+                    break
+                for _, line in rows:
+                    yield bytes(line)
+                cursor = rows[-1][0] + 1
+
+    def checkpoint_at(self, size: int) -> str | None:
+        """The signed checkpoint for exactly ``size`` entries, if one was issued."""
+        c = storage.checkpoints.c
+        with self.engine.connect() as conn:
+            return conn.execute(select(c.note).where(c.size == size)).scalar()
+
+    def database_size(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(storage.entries)).scalar_one())
+
+    # -- writing ----------------------------------------------------------------------
+
+    def initialize(self, genesis: bytes) -> Receipt:
+        """Write the genesis entry (FORMAT.md §7.3) into an empty database."""
+        if self.size != 0:
+            raise InputError("this database already holds a log", field="database")
+        if self.log_key is None:
+            raise InputError("the log's private key is needed to initialise", field="log key")
+        sub = _parse(genesis, 0)
+        body = sub.statement.body
+        if sub.statement.kind != "log.genesis":
+            raise InvalidEntry("genesis.position", "the first entry must be log.genesis", index=0)
+        if body.get("log_key") != str(self.log_key.verifier()):
+            raise InvalidEntry(
+                "genesis.log_key",
+                "genesis names a different log key than the one given to the ledger",
+                index=0,
+                field="statement.body.log_key",
+            )
+        return self.append_batch([genesis], _meta={"origin": body["origin"], "log_vkey": body["log_key"]})[0]
+
+    def append(self, submission: bytes) -> Receipt:
+        """Append one signed submission; see :meth:`append_batch`."""
+        return self.append_batch([submission])[0]
+
+    def append_batch(
+        self, submissions: Sequence[bytes], *, _meta: dict[str, str] | None = None
+    ) -> list[Receipt]:
+        """Append signed submissions (canonical JSON bytes, FORMAT.md §3.3) atomically.
+
+        Returns one receipt per submission, in order; resubmitted identical statements get
+        their original receipt (``duplicate=True``). Raises :class:`InvalidEntry` (nothing
+        written) naming the batch position, the field and the rule.
+        Cost: O(k log n) for k submissions, one transaction, one checkpoint signature.
+        """
+        if self.log_key is None:
+            raise InputError("the log's private key is needed to append", field="log key")
+        # Step 1: parse — strict canonical JSON and shape, before taking any lock.
+        parsed = [_parse(data, k) for k, data in enumerate(submissions)]
+        digests = [hashlib.sha256(data).digest() for data in submissions]
+        # Step 2: pre-verify signatures on all cores against the keys known now.
+        verified = self._preverify(parsed)
+
+        journal = Journal()
+        position = self.state.snapshot_position()
+        tree_before = self.tree.copy()
+        try:
+            # Step 3: the write transaction; BEGIN IMMEDIATE makes it the sole appender.
+            with self.engine.begin() as conn:
+                self._catch_up(conn)
+                # Step 4: idempotency by statement id.
+                known = self._known_statements(conn, [s.statement.id for s in parsed])
+                receipts: list[Receipt | None] = [None] * len(parsed)
+                batch_ids: dict[str, int] = {}
+                new_rows: list[dict[str, Any]] = []
+                node_rows: list[dict[str, Any]] = []
+                last_time = self.state.log_time
+                now = format_log_time(self.clock())
+                log_time = max(now, last_time)
+                for k, sub in enumerate(parsed):
+                    sid = sub.statement.id
+                    if sid in known or sid in batch_ids:
+                        prior_digest, prior_index = (
+                            known[sid] if sid in known else (digests[batch_ids[sid]], -1)
+                        )
+                        if prior_digest != digests[k]:
+                            raise InvalidEntry(
+                                "statement.conflict",
+                                f"statement id {sid} was already submitted with different "
+                                "content; use a new id; 该编号已用于不同内容",
+                                field=f"batch[{k}].statement.id",
+                            )
+                        if prior_index >= 0:
+                            receipts[k] = Receipt(prior_index, sid, b"", "", 0, duplicate=True)
+                        continue
+                    # Step 5: position the entry and apply the shared validity rules.
+                    index = self.state.size
+                    line = entry_bytes(index, log_time, self.state.prev, sub)
+                    leaf = merkle.leaf_hash(line)
+                    entry = Entry(index, log_time, self.state.prev, sub.statement, sub.signatures)
+                    try:
+                        self.state.check_and_apply(
+                            entry, leaf, verified_keys=verified[k], journal=journal
+                        )
+                    except VerificationError as exc:
+                        raise InvalidEntry(
+                            exc.rule, exc.detail, index=None, key_id=exc.key_id,
+                            field=f"batch[{k}].{exc.field}" if exc.field else f"batch[{k}]",
+                        ) from None
+                    # Step 6: extend the Merkle tree; collect the completed nodes.
+                    for level, idx, h in self.tree.append(leaf):
+                        node_rows.append({"level": level, "idx": idx, "hash": h})
+                    new_rows.append(
+                        {
+                            "idx": index,
+                            "statement_id": sid,
+                            "submission_sha256": digests[k],
+                            "kind": sub.statement.kind,
+                            "line": line,
+                            "leaf_hash": leaf,
+                        }
+                    )
+                    batch_ids[sid] = k
+                    receipts[k] = Receipt(index, sid, leaf, "", 0)
+                if not new_rows:
+                    return self._finish_duplicates(conn, receipts)
+                # Step 7: sign a checkpoint over the new tree.
+                cp = Checkpoint(self.origin or (_meta or {})["origin"], self.tree.size, self.tree.root())
+                note = sign_checkpoint(cp, self.log_key)
+                # Step 8: persist; the context manager commits (or rolls back on error).
+                if _meta:
+                    conn.execute(insert(storage.meta), [{"name": "schema_version", "value": storage.SCHEMA_VERSION}, *({"name": k, "value": v} for k, v in _meta.items())])
+                conn.execute(insert(storage.entries), new_rows)
+                conn.execute(insert(storage.merkle_nodes), node_rows)
+                conn.execute(insert(storage.checkpoints), [{"size": cp.size, "note": note}])
+        except BaseException:
+            journal.rollback()
+            self.state.restore_position(position)
+            self.tree = tree_before
+            raise
+        journal.commit()
+        self.checkpoint_note = note
+        if _meta:
+            self.origin = _meta["origin"]
+            self.log_vkey = parse_verifier_key(_meta["log_vkey"])
+        out: list[Receipt] = []
+        for k, r in enumerate(receipts):
+            if r is None:  # a duplicate of an earlier submission in this same batch
+                r = receipts[batch_ids[parsed[k].statement.id]]
+                assert r is not None
+                out.append(Receipt(r.index, r.statement_id, r.leaf_hash, note, cp.size, True))
+            elif r.duplicate:
+                out.append(self._receipt_for(r.index, duplicate=True))
+            else:
+                out.append(Receipt(r.index, r.statement_id, r.leaf_hash, note, cp.size))
+        return out
+
+    def _finish_duplicates(
+        self, conn: Connection, receipts: list[Receipt | None]
+    ) -> list[Receipt]:
+        return [self._receipt_for(r.index, duplicate=True, conn=conn) for r in receipts if r]
+
+    def _receipt_for(
+        self, index: int, *, duplicate: bool, conn: Connection | None = None
+    ) -> Receipt:
+        """The receipt of an entry already in the log, against the latest checkpoint."""
+        e = storage.entries.c
+
+        def fetch(c: Connection) -> tuple[str, bytes]:
+            row = c.execute(select(e.statement_id, e.leaf_hash).where(e.idx == index)).one()
+            return row[0], bytes(row[1])
+
+        if conn is not None:
+            sid, leaf = fetch(conn)
+        else:
+            with self.engine.connect() as c:
+                sid, leaf = fetch(c)
+        return Receipt(index, sid, leaf, self.latest_checkpoint(), self.size, duplicate)
+
+    @staticmethod
+    def _known_statements(conn: Connection, ids: Sequence[str]) -> dict[str, tuple[bytes, int]]:
+        e = storage.entries.c
+        out: dict[str, tuple[bytes, int]] = {}
+        unique = list(dict.fromkeys(ids))
+        for k in range(0, len(unique), 500):
+            rows = conn.execute(
+                select(e.statement_id, e.submission_sha256, e.idx).where(
+                    e.statement_id.in_(unique[k : k + 500])
+                )
+            )
+            for sid, digest, idx in rows:
+                out[sid] = (bytes(digest), int(idx))
+        return out
+
+    def _preverify(self, parsed: Sequence[Submission]) -> list[list[bytes | None] | None]:
+        """Verify, on all cores, the signatures whose keys the registry knows now.
+
+        Advisory only: :meth:`LogState.check_and_apply` accepts a signature without
+        re-verifying it only when the key recorded here is the registry's key at that index.
+        """
+        keys = self.state.registry.keys
+        triples: list[tuple[bytes, bytes, bytes]] = []
+        where: list[tuple[int, int, bytes]] = []
+        for k, sub in enumerate(parsed):
+            message = None
+            for n, sig in enumerate(sub.signatures):
+                rec = keys.get(sig.key_id)
+                if rec is None:
+                    continue
+                if message is None:
+                    message = sub.statement.message()
+                triples.append((rec.key.public_key, message, sig.sig))
+                where.append((k, n, rec.key.public_key))
+        out: list[list[bytes | None] | None] = [
+            [None] * len(sub.signatures) for sub in parsed
+        ]
+        if not triples:
+            return out
+        results = self.pool.verify_all(triples)
+        for (k, n, pub), ok in zip(where, results, strict=True):
+            slot = out[k]
+            if ok and slot is not None:
+                slot[n] = pub
+        return out
+
+
+def _parse(data: bytes, k: int) -> Submission:
+    """Step 1 for one submission, with errors attributed to its batch position."""
+    if not isinstance(data, bytes | bytearray):
+        raise InputError("a submission must be bytes of canonical JSON", field=f"batch[{k}]")
+    try:
+        return parse_submission(bytes(data))
+    except CanonicalError as exc:
+        raise InvalidEntry(
+            "entry.canonical", exc.message, field=f"batch[{k}].{exc.field or ''}".rstrip(".")
+        ) from None
+    except VerificationError as exc:
+        raise InvalidEntry(
+            exc.rule, exc.detail, key_id=exc.key_id, field=f"batch[{k}].{exc.field}"
+        ) from None

@@ -1,0 +1,131 @@
+"""Database schema and connection set-up (SQLAlchemy 2 Core). FORMAT.md says what is stored;
+this module says where.
+
+Tables (all append-only, enforced by triggers — see :func:`install_append_only_triggers`):
+
+- ``meta``         origin, the log's verifier key and the schema version;
+- ``entries``      one row per log entry: index, statement id (idempotency), a digest of the
+                   submission, kind, the exact canonical line (the Merkle leaf data), leaf hash;
+- ``merkle_nodes`` every complete aligned subtree hash (level, index) — FORMAT.md §5.3;
+- ``checkpoints``  every signed checkpoint, by tree size.
+
+SQLite is opened in WAL mode with ``synchronous=FULL`` (a commit is durable when it returns)
+and every transaction starts with ``BEGIN IMMEDIATE``, which takes the write lock at once: the
+append transaction is the log's single sequencer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Engine,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+)
+
+SCHEMA_VERSION = "1"
+
+metadata = MetaData()
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+entries = Table(
+    "entries",
+    metadata,
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("statement_id", String(36), nullable=False, unique=True),
+    Column("submission_sha256", LargeBinary(32), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("line", LargeBinary, nullable=False),
+    Column("leaf_hash", LargeBinary(32), nullable=False),
+)
+
+merkle_nodes = Table(
+    "merkle_nodes",
+    metadata,
+    Column("level", Integer, primary_key=True, autoincrement=False),
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", LargeBinary(32), nullable=False),
+)
+
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("note", Text, nullable=False),
+)
+
+APPEND_ONLY_TABLES = ("meta", "entries", "merkle_nodes", "checkpoints")
+
+
+def open_engine(url: str) -> Engine:
+    """Create an engine for ``url`` with Gongxin's connection settings.
+
+    SQLite: WAL, ``synchronous=FULL``, foreign keys on, ``BEGIN IMMEDIATE`` per transaction.
+    """
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+        _configure_sqlite(engine)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own is deferred).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_schema(engine: Engine) -> None:
+    """Create the tables and triggers if missing. Idempotent."""
+    metadata.create_all(engine)
+    install_append_only_triggers(engine)
+
+
+def install_append_only_triggers(engine: Engine) -> None:
+    """Make every ledger table reject UPDATE and DELETE inside the database itself."""
+    with engine.begin() as conn:
+        for table in APPEND_ONLY_TABLES:
+            if engine.dialect.name == "sqlite":
+                for op in ("UPDATE", "DELETE"):
+                    conn.exec_driver_sql(
+                        f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} "
+                        f"BEFORE {op} ON {table} BEGIN "
+                        f"SELECT RAISE(ABORT, 'gongxin: {table} is append-only'); END"
+                    )
+            elif engine.dialect.name == "postgresql":
+                conn.exec_driver_sql(
+                    "CREATE OR REPLACE FUNCTION gongxin_append_only() RETURNS trigger "
+                    "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION "
+                    "'gongxin: % is append-only', TG_TABLE_NAME; END $$"
+                )
+                conn.exec_driver_sql(
+                    f"CREATE OR REPLACE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE "
+                    f"OR TRUNCATE ON {table} FOR EACH STATEMENT "
+                    f"EXECUTE FUNCTION gongxin_append_only()"
+                )

@@ -1,0 +1,49 @@
+"""An undo journal, so that replayed state can be rolled back when a batch is rejected.
+
+The ledger applies a whole batch to its in-memory state before it commits the database
+transaction; if any entry (or the commit) fails, :meth:`Journal.rollback` restores the state
+exactly. Recording costs O(1) per change; rollback is O(changes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, MutableMapping
+from typing import Any
+
+_MISSING = object()
+
+
+class Journal:
+    """Records how to undo each change made through it, newest first on rollback."""
+
+    __slots__ = ("_undo",)
+
+    def __init__(self) -> None:
+        self._undo: list[Callable[[], None]] = []
+
+    def set_item(self, mapping: MutableMapping[Any, Any], key: Any, value: Any) -> None:
+        """``mapping[key] = value``, undoably."""
+        old = mapping.get(key, _MISSING)
+        mapping[key] = value
+        if old is _MISSING:
+            self._undo.append(lambda: mapping.pop(key, None))
+        else:
+            self._undo.append(lambda: mapping.__setitem__(key, old))
+
+    def set_attr(self, obj: Any, name: str, value: Any) -> None:
+        """``setattr(obj, name, value)``, undoably."""
+        old = getattr(obj, name)
+        setattr(obj, name, value)
+        self._undo.append(lambda: setattr(obj, name, old))
+
+    def rollback(self) -> None:
+        """Undo every recorded change, newest first, and forget them."""
+        while self._undo:
+            self._undo.pop()()
+
+    def commit(self) -> None:
+        """Forget the recorded changes (they are now permanent)."""
+        self._undo.clear()
+
+    def __len__(self) -> int:
+        return len(self._undo)

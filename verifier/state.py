@@ -1,0 +1,229 @@
+"""Replayed log state and the one function that decides whether an entry is valid next.
+
+:meth:`LogState.check_and_apply` is *the* definition of validity (FORMAT.md §8). The ledger
+calls it before it persists an entry; the verifier calls it for every line it replays. Pure:
+no I/O. Cost per entry: O(1) dictionary work plus one Ed25519 verification per signature
+(skipped when the caller has verified the signatures already, e.g. in worker processes).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from verifier.entry import ZERO_HASH_HEX, Entry
+from verifier.errors import VerificationError
+from verifier.journal import Journal
+from verifier.kinds import KINDS
+from verifier.note import verify_ed25519
+from verifier.registry import KeyRegistry
+
+#: FORMAT.md §8 step 4: a statement may be logged at most this long after it was signed …
+MAX_STATEMENT_AGE = timedelta(days=7)
+#: … and at most this long before (clock skew between an officer's machine and the log).
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+
+
+class Rulebook(Protocol):
+    """The business rules hook (FORMAT.md §10): funds, contracts, payments, credits.
+
+    ``apply`` raises :class:`VerificationError` naming the rule, or records the entry's
+    effect (undoably, through ``journal`` when one is given). Pure: no I/O.
+    """
+
+    def apply(self, entry: Entry, journal: Journal | None) -> None: ...
+
+
+class NoDomainRules:
+    """The rulebook of a log with shape checks only (until the full rulebook lands)."""
+
+    def apply(self, entry: Entry, journal: Journal | None) -> None:
+        return None
+
+
+@dataclass(slots=True)
+class LogState:
+    """Everything a replay needs to judge the next entry.
+
+    ``recent_ids`` holds the statement ids whose statement time is still inside the replay
+    window (FORMAT.md §8 step 4), so memory stays bounded by the window, not the log.
+    """
+
+    size: int = 0
+    prev: str = ZERO_HASH_HEX
+    log_time: str = ""
+    registry: KeyRegistry = field(default_factory=KeyRegistry)
+    rulebook: Rulebook = field(default_factory=NoDomainRules)
+    recent_ids: dict[str, datetime] = field(default_factory=dict)
+    _id_order: deque[tuple[datetime, str]] = field(default_factory=deque)
+
+    def check_and_apply(
+        self,
+        entry: Entry,
+        leaf_hash: bytes,
+        *,
+        verified_keys: Sequence[bytes | None] | None = None,
+        journal: Journal | None = None,
+        check_signatures: bool = True,
+    ) -> None:
+        """Check that ``entry`` is valid as the next entry, then apply it.
+
+        Preconditions: ``entry`` came from :func:`verifier.entry.parse_entry_line` (shape
+        checked) and ``leaf_hash`` is the RFC 9162 leaf hash of its line.
+        ``verified_keys``, if given, lists for each signature the 32-byte public key under
+        which the caller already verified it (or ``None``); a signature whose listed key is
+        the registry's key is accepted without verifying it again, any other is verified here.
+        ``check_signatures=False`` is only for replaying entries the ledger itself accepted
+        earlier (its own database); key authorisation and roles are still checked.
+        With ``journal`` every change is undoable; without it the state is changed directly.
+        On error nothing has been changed (the registry and rulebook change last).
+        """
+        i = entry.index
+        st = entry.statement
+        # Step 1 (FORMAT.md §8): position — contiguous index, hash chain, log time order.
+        if i != self.size:
+            raise VerificationError(
+                "entry.index", f"index is {i}, expected {self.size}; 序号不连续", index=self.size
+            )
+        if entry.prev != self.prev:
+            raise VerificationError(
+                "entry.prev_hash",
+                f"prev is {entry.prev[:16]}…, but the previous entry's leaf hash is "
+                f"{self.prev[:16]}…; 哈希链断裂",
+                index=i,
+                field="prev",
+            )
+        if entry.log_time < self.log_time:
+            raise VerificationError(
+                "entry.log_time",
+                f"log time {entry.log_time} is before the previous entry's {self.log_time}; 时间倒序",
+                index=i,
+                field="log_time",
+            )
+        # Step 2: kind and genesis position.
+        kind = KINDS.get(st.kind)
+        if kind is None:
+            raise VerificationError(
+                "entry.kind", f"unknown kind {st.kind!r}; 未知条目类型", index=i, field="statement.kind"
+            )
+        if (i == 0) != (st.kind == "log.genesis"):
+            raise VerificationError(
+                "genesis.position",
+                "entry 0 must be log.genesis, and only entry 0; 第 0 条须为创世条目",
+                index=i,
+                field="statement.kind",
+            )
+        kind.check_body(st.body, i)
+        # Step 3: replay window and statement-id uniqueness.
+        self._check_statement_time(entry)
+        # Step 4: signatures — keys authorised at this index, signatures valid, signer's role.
+        if i == 0:
+            self._check_genesis_signatures(entry, verified_keys if check_signatures else None)
+        else:
+            message = None
+            for n, sig in enumerate(entry.signatures):
+                rec = self.registry.lookup(sig.key_id, i, f"signatures[{n}].key_id")
+                pub = rec.key.public_key
+                ok = verified_keys is not None and verified_keys[n] == pub
+                if not ok and check_signatures:
+                    if message is None:
+                        message = st.message()
+                    ok = verify_ed25519(pub, message, sig.sig)
+                elif not check_signatures:
+                    ok = True
+                if not ok:
+                    raise VerificationError(
+                        "signature.invalid",
+                        "Ed25519 signature does not verify; 签名无效",
+                        index=i,
+                        key_id=sig.key_id,
+                        field=f"signatures[{n}].sig",
+                    )
+                if n == 0 and not (rec.roles & kind.roles):
+                    raise VerificationError(
+                        "role.forbidden",
+                        f"{st.kind} must be signed by {'/'.join(sorted(kind.roles))}, "
+                        f"key holds {'/'.join(sorted(rec.roles))}; 无此权限",
+                        index=i,
+                        key_id=sig.key_id,
+                        field="statement.signer",
+                    )
+        # Step 5: effects — key registry and business rules (these may still reject).
+        if st.kind == "key.grant":
+            self.registry.apply_grant(st.body, i, journal)
+        elif st.kind == "key.revoke":
+            self.registry.apply_revoke(st.body, i, journal)
+        elif st.kind != "log.genesis":
+            self.rulebook.apply(entry, journal)
+        # Step 6: advance.
+        self._remember_id(entry, journal)
+        self.size = i + 1
+        self.prev = leaf_hash.hex()
+        self.log_time = entry.log_time
+
+    def _check_genesis_signatures(
+        self, entry: Entry, verified_keys: Sequence[bytes | None] | None
+    ) -> None:
+        reg = KeyRegistry()
+        reg.apply_genesis(entry.statement.body, 0, entry.statement.signer)
+        message = entry.statement.message()
+        for n, sig in enumerate(entry.signatures):
+            rec = reg.lookup(sig.key_id, 0, f"signatures[{n}].key_id")
+            pub = rec.key.public_key
+            ok = (verified_keys is not None and verified_keys[n] == pub) or verify_ed25519(
+                pub, message, sig.sig
+            )
+            if not ok:
+                raise VerificationError(
+                    "signature.invalid",
+                    "Ed25519 signature does not verify; 签名无效",
+                    index=0,
+                    key_id=sig.key_id,
+                    field=f"signatures[{n}].sig",
+                )
+        self.registry = reg
+
+    def _check_statement_time(self, entry: Entry) -> None:
+        st = entry.statement
+        signed = datetime.fromisoformat(st.time)
+        logged = datetime.fromisoformat(entry.log_time)
+        if not logged - MAX_STATEMENT_AGE <= signed <= logged + MAX_CLOCK_SKEW:
+            raise VerificationError(
+                "statement.time",
+                f"statement time {st.time} is not within 7 days before / 5 minutes after the "
+                f"log time {entry.log_time}; 签署时间超出允许范围",
+                index=entry.index,
+                field="statement.time",
+            )
+        horizon = logged - MAX_STATEMENT_AGE - MAX_CLOCK_SKEW
+        order = self._id_order
+        while order and order[0][0] < horizon:
+            _, old = order.popleft()
+            self.recent_ids.pop(old, None)
+        if st.id in self.recent_ids:
+            raise VerificationError(
+                "statement.duplicate",
+                f"statement id {st.id} was already logged (a replayed statement); 重复提交",
+                index=entry.index,
+                field="statement.id",
+            )
+
+    def _remember_id(self, entry: Entry, journal: Journal | None) -> None:
+        st = entry.statement
+        signed = datetime.fromisoformat(st.time)
+        if journal is None:
+            self.recent_ids[st.id] = signed
+        else:
+            journal.set_item(self.recent_ids, st.id, signed)
+        self._id_order.append((signed, st.id))
+
+    def snapshot_position(self) -> tuple[int, str, str]:
+        """The scalar position (size, prev, log time), for a caller that may roll back."""
+        return self.size, self.prev, self.log_time
+
+    def restore_position(self, position: tuple[int, str, str]) -> None:
+        """Undo :meth:`check_and_apply`'s scalar changes (pair with ``Journal.rollback``)."""
+        self.size, self.prev, self.log_time = position
