@@ -148,8 +148,7 @@ def parse_checkpoint_body(text: str) -> Checkpoint:
 
     if not _SIZE_RE.fullmatch(size_text):
         raise _malformed(
-            f"line 2: tree size {size_text!r} is not a decimal number without sign or "
-            "leading zeros"
+            f"line 2: tree size {size_text!r} is not a decimal number without sign or leading zeros"
         )
     size = int(size_text)
     if size > MAX_TREE_SIZE:

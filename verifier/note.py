@@ -34,6 +34,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import os
 import re
 import unicodedata
@@ -222,8 +223,7 @@ class VerifierKey:
             raise InputError("key id must be exactly 4 bytes")
         if compute_key_id(self.name, self.public_key) != self.key_id:
             raise InputError(
-                f"key id {self.key_id.hex()} does not match key name {self.name!r} "
-                "and public key"
+                f"key id {self.key_id.hex()} does not match key name {self.name!r} and public key"
             )
 
     @classmethod
@@ -347,7 +347,8 @@ class SignerKey:
     """A named Ed25519 private key (the 32-byte seed) able to sign notes (FORMAT.md §1).
 
     ``repr``/``str`` show only the name and key id; the seed is never printed, and objects
-    cannot be pickled or copied into logs by accident through the default machinery.
+    refuse to be pickled (so the secret is not written to a file or pipe by accident);
+    ``copy``/``deepcopy`` return the same (immutable) object.
     Construction derives the key pair from the seed (~20 µs) and computes the key id.
     """
 
@@ -410,10 +411,16 @@ class SignerKey:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, SignerKey):
             return NotImplemented
-        return self.name == other.name and self._seed == other._seed
+        return self.name == other.name and hmac.compare_digest(self._seed, other._seed)
 
     def __hash__(self) -> int:
         return hash((self.name, self.key_id))
+
+    def __copy__(self) -> SignerKey:
+        return self  # immutable
+
+    def __deepcopy__(self, memo: dict[int, object]) -> SignerKey:
+        return self  # immutable
 
     def __reduce__(self) -> tuple[object, ...]:
         raise TypeError("SignerKey objects are not picklable (they hold a private key)")
@@ -551,7 +558,9 @@ def open_note(note: str | bytes, known: Sequence[VerifierKey]) -> OpenedNote:
         ident = (key.name, key.key_id)
         prior = by_ident.get(ident)
         if prior is not None and prior != key:
-            raise InputError(f"ambiguous known keys: two different keys {key.name}+{key.key_id_hex}")
+            raise InputError(
+                f"ambiguous known keys: two different keys {key.name}+{key.key_id_hex}"
+            )
         by_ident[ident] = key
 
     if isinstance(note, str):
@@ -607,8 +616,8 @@ def open_note(note: str | bytes, known: Sequence[VerifierKey]) -> OpenedNote:
         if len(blob) < KEY_ID_SIZE + 1:
             raise _malformed(f"signature line {number} is too short ({len(blob)} bytes)")
         ident = (name, blob[:KEY_ID_SIZE])
-        key = by_ident.get(ident)
-        if key is None:
+        signer = by_ident.get(ident)
+        if signer is None:
             if line not in seen_unknown:
                 seen_unknown.add(line)
                 unverified.append(line)
@@ -616,17 +625,20 @@ def open_note(note: str | bytes, known: Sequence[VerifierKey]) -> OpenedNote:
         if ident in seen_known:
             continue
         seen_known.add(ident)
-        if not key.verify(text_bytes, blob[KEY_ID_SIZE:]):
+        if not signer.verify(text_bytes, blob[KEY_ID_SIZE:]):
             raise VerificationError(
                 "note.signature",
-                f"signature by {key.name}+{key.key_id_hex} does not verify over the note text",
-                key_id=key.key_id_hex,
+                f"signature by {signer.name}+{signer.key_id_hex} does not verify over the "
+                "note text",
+                key_id=signer.key_id_hex,
             )
-        verified.append(key)
+        verified.append(signer)
 
     if not verified:
         names = ", ".join(f"{k.name}+{k.key_id_hex}" for k in by_ident.values()) or "none"
         raise VerificationError(
             "note.unsigned", f"note has no valid signature by a known key (known: {names})"
         )
-    return OpenedNote(text=text_bytes.decode("utf-8"), verified=verified, unverified_lines=unverified)
+    return OpenedNote(
+        text=text_bytes.decode("utf-8"), verified=verified, unverified_lines=unverified
+    )
