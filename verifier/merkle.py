@@ -479,8 +479,9 @@ def verify_consistency(
     """Check that the tree of ``size1`` leaves with ``root1`` is a prefix of ``size2``/``root2``.
 
     Exactly RFC 9162 §2.1.4.2 (FORMAT.md §5) for ``0 < size1 < size2``; for
-    ``size1 == size2`` the proof must be empty and the roots equal. Additionally every hash
-    (both roots, every proof element) must be exactly 32 bytes, also when the sizes are equal.
+    ``size1 == size2`` the proof must be empty and the roots equal (compared as given, as the
+    RFC 6962 vectors require). Otherwise every hash (both roots, every proof element) must be
+    exactly 32 bytes.
 
     ``size1 == 0`` is an error here (as in the RFC 6962 test vectors): the empty tree is
     trivially consistent with every tree, so there is no proof to check and callers must
@@ -502,11 +503,10 @@ def verify_consistency(
             "no consistency proof exists from the empty tree (size 0): it is trivially "
             "consistent and must be handled without a proof; 空树无需一致性证明",
         )
-    _check_hash(rule, "root1", root1)
-    _check_hash(rule, "root2", root2)
-    _check_proof_hashes(rule, proof)
-
     if size1 == size2:
+        # Equal sizes: nothing is hashed, the roots are compared as given (this is what the
+        # RFC 6962 vector "sizes-are-equal-one-and-proof-is-empty" requires; roots taken
+        # from checkpoints are always 32 bytes anyway).
         if proof:
             raise VerificationError(
                 rule,
@@ -520,6 +520,9 @@ def verify_consistency(
                 f"{_short(root2)}; 同大小根哈希不一致",
             )
         return
+    _check_hash(rule, "root1", root1)
+    _check_hash(rule, "root2", root2)
+    _check_proof_hashes(rule, proof)
     if not proof:
         raise VerificationError(
             rule, f"empty proof for tree sizes {size1} < {size2}; 一致性证明为空"
