@@ -36,13 +36,19 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 keys_app = typer.Typer(help="密钥管理 — create Ed25519 signing keys.", no_args_is_help=True)
-prove_app = typer.Typer(help="生成证明 — RFC 9162 inclusion and consistency proofs.", no_args_is_help=True)
+prove_app = typer.Typer(
+    help="生成证明 — RFC 9162 inclusion and consistency proofs.", no_args_is_help=True
+)
 app.add_typer(keys_app, name="keys")
 app.add_typer(prove_app, name="prove")
 
 DbOption = Annotated[
     str,
-    typer.Option("--db", envvar="GONGXIN_DATABASE_URL", help="数据库 URL (SQLAlchemy), e.g. sqlite:///gongxin.db"),
+    typer.Option(
+        "--db",
+        envvar="GONGXIN_DATABASE_URL",
+        help="数据库 URL (SQLAlchemy), e.g. sqlite:///gongxin.db",
+    ),
 ]
 LogKeyOption = Annotated[
     Path,
@@ -68,7 +74,9 @@ def _passphrase() -> str | None:
 
 def _read_key(path: Path, what: str) -> SignerKey:
     if not path.exists():
-        raise InputError(f"no such {what} file; create one with `gongxin keys new NAME`", field=str(path))
+        raise InputError(
+            f"no such {what} file; create one with `gongxin keys new NAME`", field=str(path)
+        )
     return read_private_key(path, _passphrase())
 
 
@@ -78,9 +86,19 @@ def _print_json(obj: Any) -> None:
 
 @keys_app.command("new")
 def keys_new(
-    name: Annotated[str, typer.Argument(help="密钥名称 key name (no spaces or '+'), e.g. jiedao-finance-1")],
-    out_dir: Annotated[Path, typer.Option("--out-dir", help="输出目录 where to write NAME.key and NAME.vkey")] = Path("."),
-    encrypt: Annotated[bool, typer.Option("--encrypt", help="用口令加密私钥 encrypt with a passphrase (GONGXIN_KEY_PASSPHRASE or prompt)")] = False,
+    name: Annotated[
+        str, typer.Argument(help="密钥名称 key name (no spaces or '+'), e.g. jiedao-finance-1")
+    ],
+    out_dir: Annotated[
+        Path, typer.Option("--out-dir", help="输出目录 where to write NAME.key and NAME.vkey")
+    ] = Path("."),
+    encrypt: Annotated[
+        bool,
+        typer.Option(
+            "--encrypt",
+            help="用口令加密私钥 encrypt with a passphrase (GONGXIN_KEY_PASSPHRASE or prompt)",
+        ),
+    ] = False,
 ) -> None:
     """生成新的 Ed25519 密钥 — create a key: NAME.key (private, mode 0600) and NAME.vkey (public)."""
     try:
@@ -88,7 +106,9 @@ def keys_new(
         stem = name.replace("/", "_")
         passphrase = None
         if encrypt:
-            passphrase = _passphrase() or typer.prompt("口令 passphrase", hide_input=True, confirmation_prompt=True)
+            passphrase = _passphrase() or typer.prompt(
+                "口令 passphrase", hide_input=True, confirmation_prompt=True
+            )
         write_private_key(out_dir / f"{stem}.key", key, passphrase)
         write_verifier_key(out_dir / f"{stem}.vkey", key.verifier())
     except GongxinError as exc:
@@ -99,9 +119,22 @@ def keys_new(
 
 @app.command()
 def init(
-    origin: Annotated[str, typer.Option("--origin", help="日志名称 log origin, e.g. gongxin.example/jiedao-001")],
-    authority_key: Annotated[Path, typer.Option("--authority-key", help="权威私钥文件 authority private key file (signs genesis)")],
-    extra_authority: Annotated[list[str] | None, typer.Option("--extra-authority", help="其他权威公钥 further authority verifier keys (string or file)")] = None,
+    origin: Annotated[
+        str, typer.Option("--origin", help="日志名称 log origin, e.g. gongxin.example/jiedao-001")
+    ],
+    authority_key: Annotated[
+        Path,
+        typer.Option(
+            "--authority-key", help="权威私钥文件 authority private key file (signs genesis)"
+        ),
+    ],
+    extra_authority: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--extra-authority",
+            help="其他权威公钥 further authority verifier keys (string or file)",
+        ),
+    ] = None,
     db: DbOption = DEFAULT_DB,
     log_key_file: LogKeyOption = Path(DEFAULT_LOG_KEY),
 ) -> None:
@@ -111,13 +144,20 @@ def init(
         if log_key_file.exists():
             log_key = read_private_key(log_key_file, _passphrase())
             if log_key.name != origin:
-                raise InputError(f"log key is named {log_key.name!r} but the origin is {origin!r}", field=str(log_key_file))
+                raise InputError(
+                    f"log key is named {log_key.name!r} but the origin is {origin!r}",
+                    field=str(log_key_file),
+                )
         else:
             log_key = SignerKey.generate(origin)
             write_private_key(log_key_file, log_key, _passphrase())
-        auths = [str(authority.verifier())] + [str(load_verifier_key(v)) for v in extra_authority or []]
+        auths = [str(authority.verifier())] + [
+            str(load_verifier_key(v)) for v in extra_authority or []
+        ]
         genesis = sign_statement(
-            "log.genesis", {"authorities": auths, "log_key": str(log_key.verifier()), "origin": origin}, authority
+            "log.genesis",
+            {"authorities": auths, "log_key": str(log_key.verifier()), "origin": origin},
+            authority,
         )
         with Ledger.open(db, log_key=log_key) as ledger:
             ledger.initialize(genesis.canonical())
@@ -130,8 +170,15 @@ def init(
 
 @app.command()
 def append(
-    file: Annotated[Path, typer.Argument(help='声明 JSON 文件 statement file: {"kind": …, "body": {…}} (optional "id", "time")')],
-    key: Annotated[Path, typer.Option("--key", help="签名人私钥文件 the signing official's private key file")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help='声明 JSON 文件 statement file: {"kind": …, "body": {…}} (optional "id", "time")'
+        ),
+    ],
+    key: Annotated[
+        Path, typer.Option("--key", help="签名人私钥文件 the signing official's private key file")
+    ],
     db: DbOption = DEFAULT_DB,
     log_key_file: LogKeyOption = Path(DEFAULT_LOG_KEY),
 ) -> None:
@@ -141,10 +188,23 @@ def append(
             template = json.loads(file.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise InputError(f"cannot read statement JSON: {exc}", field=str(file)) from None
-        if not isinstance(template, dict) or not {"kind", "body"} <= template.keys() or not template.keys() <= {"kind", "body", "id", "time"}:
-            raise InputError('statement file must be an object with "kind" and "body" (and optional "id", "time")', field=str(file))
+        if (
+            not isinstance(template, dict)
+            or not {"kind", "body"} <= template.keys()
+            or not template.keys() <= {"kind", "body", "id", "time"}
+        ):
+            raise InputError(
+                'statement file must be an object with "kind" and "body" (and optional "id", "time")',
+                field=str(file),
+            )
         signer = _read_key(key, "signing key")
-        sub = sign_statement(template["kind"], template["body"], signer, statement_id=template.get("id"), time=template.get("time"))
+        sub = sign_statement(
+            template["kind"],
+            template["body"],
+            signer,
+            statement_id=template.get("id"),
+            time=template.get("time"),
+        )
         with Ledger.open(db, log_key=_read_key(log_key_file, "log key")) as ledger:
             receipt = ledger.append(sub.canonical())
             proof = ledger.inclusion_proof(receipt.index, receipt.tree_size)
@@ -166,7 +226,9 @@ def checkpoint(db: DbOption = DEFAULT_DB) -> None:
 
 
 @app.command()
-def entry(index: Annotated[int, typer.Argument(help="条目序号 entry index")], db: DbOption = DEFAULT_DB) -> None:
+def entry(
+    index: Annotated[int, typer.Argument(help="条目序号 entry index")], db: DbOption = DEFAULT_DB
+) -> None:
     """打印一条日志条目 — print entry INDEX exactly as logged (one canonical JSON line)."""
     try:
         with Ledger.open(db) as ledger:
@@ -178,13 +240,19 @@ def entry(index: Annotated[int, typer.Argument(help="条目序号 entry index")]
 
 
 def _proof_json(index: int, size: int, path: list[bytes]) -> dict[str, Any]:
-    return {"leaf_index": index, "tree_size": size, "inclusion_path": [base64.b64encode(h).decode() for h in path]}
+    return {
+        "leaf_index": index,
+        "tree_size": size,
+        "inclusion_path": [base64.b64encode(h).decode() for h in path],
+    }
 
 
 @prove_app.command("inclusion")
 def prove_inclusion(
     index: Annotated[int, typer.Argument(help="条目序号 entry index")],
-    size: Annotated[int | None, typer.Option("--size", help="树大小 tree size (default: current)")] = None,
+    size: Annotated[
+        int | None, typer.Option("--size", help="树大小 tree size (default: current)")
+    ] = None,
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """包含证明 — inclusion proof of entry INDEX in the tree of --size entries (JSON)."""
@@ -201,7 +269,9 @@ def prove_inclusion(
 @prove_app.command("consistency")
 def prove_consistency(
     size1: Annotated[int, typer.Argument(help="较早的树大小 older tree size")],
-    size2: Annotated[int | None, typer.Argument(help="较新的树大小 newer tree size (default: current)")] = None,
+    size2: Annotated[
+        int | None, typer.Argument(help="较新的树大小 newer tree size (default: current)")
+    ] = None,
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """一致性证明 — consistency proof between trees of SIZE1 and SIZE2 entries (JSON)."""
@@ -225,7 +295,9 @@ def prove_consistency(
 @app.command()
 def export(
     directory: Annotated[Path, typer.Argument(help="输出目录 output directory")],
-    force: Annotated[bool, typer.Option("--force", help="覆盖目录中的旧文件 write into a non-empty directory")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="覆盖目录中的旧文件 write into a non-empty directory")
+    ] = False,
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """导出审计包 — write entries.jsonl, checkpoint and log.vkey for gongxin-verify."""
@@ -242,10 +314,19 @@ def export(
 
 @app.command()
 def demo(
-    entries: Annotated[int, typer.Option("--entries", min=1, help="条目数 number of entries")] = 1000,
+    entries: Annotated[
+        int, typer.Option("--entries", min=1, help="条目数 number of entries")
+    ] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="随机种子 seed (same seed → same log)")] = 1,
-    keys_dir: Annotated[Path, typer.Option("--keys-dir", help="演示密钥目录 where to write the demo keys")] = Path("gongxin-demo-keys"),
-    force: Annotated[bool, typer.Option("--force", help="删除已有的 SQLite 数据库文件 delete an existing SQLite file first")] = False,
+    keys_dir: Annotated[
+        Path, typer.Option("--keys-dir", help="演示密钥目录 where to write the demo keys")
+    ] = Path("gongxin-demo-keys"),
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="删除已有的 SQLite 数据库文件 delete an existing SQLite file first"
+        ),
+    ] = False,
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """生成演示日志 — build a deterministic street-office sample log in a fresh database."""
@@ -255,7 +336,10 @@ def demo(
         _fresh_database(db, force)
         if keys_dir.exists() and any(keys_dir.iterdir()):
             if not force:
-                raise InputError("demo keys directory is not empty; pass --force or choose --keys-dir", field=str(keys_dir))
+                raise InputError(
+                    "demo keys directory is not empty; pass --force or choose --keys-dir",
+                    field=str(keys_dir),
+                )
             for p in keys_dir.iterdir():
                 p.unlink()
         size, note = build_demo(db, entries, seed, keys_dir)
@@ -274,7 +358,9 @@ def _fresh_database(url: str, force: bool) -> None:
     path = Path(url.removeprefix("sqlite:///"))
     if path.exists():
         if not force:
-            raise InputError("database file exists; pass --force to replace it or choose --db", field=str(path))
+            raise InputError(
+                "database file exists; pass --force to replace it or choose --db", field=str(path)
+            )
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
 

@@ -31,7 +31,12 @@ from verifier.note import SignerKey
 DEMO_START = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
 DEMO_ORIGIN = "gongxin.example/jiedao-001"
 COMMUNITIES = ("chunjiang", "qiuyue", "xiahe", "dongshan")
-COMMUNITY_NAMES = {"chunjiang": "春江社区", "qiuyue": "秋月社区", "xiahe": "夏荷社区", "dongshan": "东山社区"}
+COMMUNITY_NAMES = {
+    "chunjiang": "春江社区",
+    "qiuyue": "秋月社区",
+    "xiahe": "夏荷社区",
+    "dongshan": "东山社区",
+}
 ACTIVITY_CATEGORIES = ("助老服务", "环境整治", "文明劝导", "儿童托管", "邻里调解", "应急演练")
 REDEMPTION_ITEMS = ("理发服务", "家电维修", "助浴服务", "优先就诊预约", "社区食堂餐券", "图书借阅")
 PROVIDERS = (
@@ -85,7 +90,9 @@ class DemoKeys:
 
 def derive_keys(seed: int) -> DemoKeys:
     def k(name: str) -> SignerKey:
-        return SignerKey.from_seed(name, hashlib.sha256(f"gongxin-demo/{seed}/{name}".encode()).digest())
+        return SignerKey.from_seed(
+            name, hashlib.sha256(f"gongxin-demo/{seed}/{name}".encode()).digest()
+        )
 
     return DemoKeys(
         log=k(DEMO_ORIGIN),
@@ -166,22 +173,34 @@ class Scenario:
             (keys.finance[1], ["finance_officer"], "街道财务科 出纳"),
             (keys.retired, ["finance_officer"], "街道财务科 原会计(已调岗)"),
             (keys.approver, ["approver"], "街道分管领导 审批"),
-            *((keys.organisers[c], ["organiser"], f"{COMMUNITY_NAMES[c]} 志愿服务站") for c in COMMUNITIES),
+            *(
+                (keys.organisers[c], ["organiser"], f"{COMMUNITY_NAMES[c]} 志愿服务站")
+                for c in COMMUNITIES
+            ),
             (keys.service_desk, ["service_desk"], "街道便民服务中心"),
             (keys.auditor, ["auditor"], "第三方评估机构"),
         ]
         for key, roles, title in grants:
             yield self._sign(
-                "key.grant", {"key": str(key.verifier()), "roles": roles, "title": title}, keys.authority
+                "key.grant",
+                {"key": str(key.verifier()), "roles": roles, "title": title},
+                keys.authority,
             )
         yield self._sign(
             "fund.appropriate",
-            {"fund_id": "F-2026-BASE", "fiscal_year": 2026, "programme": "基层治理试点(调岗前录入)",
-             "source": "财政", "amount_fen": 50_000_000},
+            {
+                "fund_id": "F-2026-BASE",
+                "fiscal_year": 2026,
+                "programme": "基层治理试点(调岗前录入)",
+                "source": "财政",
+                "amount_fen": 50_000_000,
+            },
             keys.retired,
         )
         yield self._sign(
-            "key.revoke", {"key_id": keys.retired.key_id.hex(), "reason": "岗位调整,密钥停用"}, keys.authority
+            "key.revoke",
+            {"key_id": keys.retired.key_id.hex(), "reason": "岗位调整,密钥停用"},
+            keys.authority,
         )
         day = 0
         while True:
@@ -199,9 +218,13 @@ class Scenario:
             ):
                 yield self._sign(
                     "fund.appropriate",
-                    {"fund_id": f"F-{year}-{day // 90:02d}-{n}", "fiscal_year": year,
-                     "programme": programme, "source": source,
-                     "amount_fen": rng.randint(20, 200) * 1_000_000},
+                    {
+                        "fund_id": f"F-{year}-{day // 90:02d}-{n}",
+                        "fiscal_year": year,
+                        "programme": programme,
+                        "source": source,
+                        "amount_fen": rng.randint(20, 200) * 1_000_000,
+                    },
                     keys.finance[0],
                 )
         if day % 7 == 0:
@@ -209,17 +232,25 @@ class Scenario:
             contract_id = f"C-{year}-{day:04d}"
             yield self._sign(
                 "contract.award",
-                {"contract_id": contract_id, "fund_id": f"F-{year}-{day // 90:02d}-0",
-                 "provider_uscc": uscc(uscc_code[:17]), "title": f"{provider} 服务项目",
-                 "method": PROCUREMENT_METHODS[day % len(PROCUREMENT_METHODS)],
-                 "total_fen": rng.randint(5, 50) * 100_000},
+                {
+                    "contract_id": contract_id,
+                    "fund_id": f"F-{year}-{day // 90:02d}-0",
+                    "provider_uscc": uscc(uscc_code[:17]),
+                    "title": f"{provider} 服务项目",
+                    "method": PROCUREMENT_METHODS[day % len(PROCUREMENT_METHODS)],
+                    "total_fen": rng.randint(5, 50) * 100_000,
+                },
                 keys.finance[0],
             )
             payment_id = f"P-{year}-{day:04d}-1"
             yield self._sign(
                 "payment.propose",
-                {"payment_id": payment_id, "contract_id": contract_id,
-                 "amount_fen": rng.randint(1, 5) * 100_000, "invoice_no": f"INV{day:06d}"},
+                {
+                    "payment_id": payment_id,
+                    "contract_id": contract_id,
+                    "amount_fen": rng.randint(1, 5) * 100_000,
+                    "invoice_no": f"INV{day:06d}",
+                },
                 keys.finance[1],
             )
             yield self._sign("payment.approve", {"payment_id": payment_id}, keys.approver)
@@ -228,25 +259,33 @@ class Scenario:
             activity_id = f"A-{community}-{day:05d}"
             yield self._sign(
                 "activity.register",
-                {"activity_id": activity_id, "community": community,
-                 "category": ACTIVITY_CATEGORIES[rng.randrange(len(ACTIVITY_CATEGORIES))],
-                 "date": self.clock.now.date().isoformat()},
+                {
+                    "activity_id": activity_id,
+                    "community": community,
+                    "category": ACTIVITY_CATEGORIES[rng.randrange(len(ACTIVITY_CATEGORIES))],
+                    "date": self.clock.now.date().isoformat(),
+                },
                 organiser,
             )
             for _ in range(rng.randint(5, 30)):
                 resident = self.resident_ref(community, rng.randrange(60))
                 yield self._sign(
                     "credit.award",
-                    {"resident_ref": resident, "activity_id": activity_id,
-                     "minutes": rng.choice((30, 60, 90, 120, 180))},
+                    {
+                        "resident_ref": resident,
+                        "activity_id": activity_id,
+                        "minutes": rng.choice((30, 60, 90, 120, 180)),
+                    },
                     organiser,
                 )
             for _ in range(rng.randint(0, 3)):
                 yield self._sign(
                     "credit.redeem",
-                    {"resident_ref": self.resident_ref(community, rng.randrange(60)),
-                     "item": REDEMPTION_ITEMS[rng.randrange(len(REDEMPTION_ITEMS))],
-                     "points": rng.choice((10, 20, 50))},
+                    {
+                        "resident_ref": self.resident_ref(community, rng.randrange(60)),
+                        "item": REDEMPTION_ITEMS[rng.randrange(len(REDEMPTION_ITEMS))],
+                        "points": rng.choice((10, 20, 50)),
+                    },
                     keys.service_desk,
                 )
 

@@ -26,7 +26,11 @@ def export_bundle(ledger: Ledger, directory: Path, *, force: bool = False) -> in
     if directory.exists() and not directory.is_dir():
         raise InputError("exists and is not a directory", field=str(directory))
     if directory.is_dir() and not force:
-        unexpected = {p.name for p in directory.iterdir()} - {"entries.jsonl", "checkpoint", "log.vkey"}
+        unexpected = {p.name for p in directory.iterdir()} - {
+            "entries.jsonl",
+            "checkpoint",
+            "log.vkey",
+        }
         if unexpected:
             raise InputError(
                 "directory holds other files; choose an empty directory or pass --force",

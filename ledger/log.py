@@ -292,7 +292,9 @@ class Ledger:
                 index=0,
                 field="statement.body.log_key",
             )
-        return self.append_batch([genesis], _meta={"origin": body["origin"], "log_vkey": body["log_key"]})[0]
+        return self.append_batch(
+            [genesis], _meta={"origin": body["origin"], "log_vkey": body["log_key"]}
+        )[0]
 
     def append(self, submission: bytes) -> Receipt:
         """Append one signed submission; see :meth:`append_batch`."""
@@ -359,7 +361,10 @@ class Ledger:
                         )
                     except VerificationError as exc:
                         raise InvalidEntry(
-                            exc.rule, exc.detail, index=None, key_id=exc.key_id,
+                            exc.rule,
+                            exc.detail,
+                            index=None,
+                            key_id=exc.key_id,
                             field=f"batch[{k}].{exc.field}" if exc.field else f"batch[{k}]",
                         ) from None
                     # Step 6: extend the Merkle tree; collect the completed nodes.
@@ -380,11 +385,19 @@ class Ledger:
                 if not new_rows:
                     return self._finish_duplicates(conn, receipts)
                 # Step 7: sign a checkpoint over the new tree.
-                cp = Checkpoint(self.origin or (_meta or {})["origin"], self.tree.size, self.tree.root())
+                cp = Checkpoint(
+                    self.origin or (_meta or {})["origin"], self.tree.size, self.tree.root()
+                )
                 note = sign_checkpoint(cp, self.log_key)
                 # Step 8: persist; the context manager commits (or rolls back on error).
                 if _meta:
-                    conn.execute(insert(storage.meta), [{"name": "schema_version", "value": storage.SCHEMA_VERSION}, *({"name": k, "value": v} for k, v in _meta.items())])
+                    conn.execute(
+                        insert(storage.meta),
+                        [
+                            {"name": "schema_version", "value": storage.SCHEMA_VERSION},
+                            *({"name": k, "value": v} for k, v in _meta.items()),
+                        ],
+                    )
                 conn.execute(insert(storage.entries), new_rows)
                 conn.execute(insert(storage.merkle_nodes), node_rows)
                 conn.execute(insert(storage.checkpoints), [{"size": cp.size, "note": note}])
@@ -410,9 +423,7 @@ class Ledger:
                 out.append(Receipt(r.index, r.statement_id, r.leaf_hash, note, cp.size))
         return out
 
-    def _finish_duplicates(
-        self, conn: Connection, receipts: list[Receipt | None]
-    ) -> list[Receipt]:
+    def _finish_duplicates(self, conn: Connection, receipts: list[Receipt | None]) -> list[Receipt]:
         return [self._receipt_for(r.index, duplicate=True, conn=conn) for r in receipts if r]
 
     def _receipt_for(
@@ -466,9 +477,7 @@ class Ledger:
                     message = sub.statement.message()
                 triples.append((rec.key.public_key, message, sig.sig))
                 where.append((k, n, rec.key.public_key))
-        out: list[list[bytes | None] | None] = [
-            [None] * len(sub.signatures) for sub in parsed
-        ]
+        out: list[list[bytes | None] | None] = [[None] * len(sub.signatures) for sub in parsed]
         if not triples:
             return out
         results = self.pool.verify_all(triples)

@@ -20,6 +20,7 @@ each with an error naming the JSON path.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -50,7 +51,9 @@ def check_profile(value: Any, path: str = "$") -> None:
     if t is dict:
         for k, v in value.items():
             if not k.isascii():
-                raise CanonicalError("object member names must be ASCII; 字段名须为 ASCII", field=path)
+                raise CanonicalError(
+                    "object member names must be ASCII; 字段名须为 ASCII", field=path
+                )
             check_profile(v, f"{path}.{k}")
         return
     if t is list:
@@ -105,10 +108,8 @@ def _explain_non_canonical(data: bytes) -> str:
             seen.add(k)
         return dict(pairs)
 
-    try:
+    with contextlib.suppress(ValueError):
         json.loads(data, object_pairs_hook=hook)
-    except ValueError:
-        pass
     if dup:
         return f"duplicate member name {dup[0]!r}; JSON 中有重复字段"
     return (

@@ -140,7 +140,9 @@ def check_time(value: Any, path: str, *, log_time: bool = False) -> str:
 def parse_statement(obj: Any, path: str = "statement") -> Statement:
     """Check the shape of a statement object (FORMAT.md §3.1)."""
     d = _require_fields(obj, STATEMENT_FIELDS, path)
-    kind = _require_str(d["kind"], _KIND, "a dotted lower-case kind such as key.grant", f"{path}.kind")
+    kind = _require_str(
+        d["kind"], _KIND, "a dotted lower-case kind such as key.grant", f"{path}.kind"
+    )
     sid = _require_str(d["id"], _UUID, "a lower-case UUID", f"{path}.id")
     check_time(d["time"], f"{path}.time")
     signer = _require_str(d["signer"], _KEY_ID, "an 8-hex-digit key id", f"{path}.signer")
@@ -172,7 +174,9 @@ def parse_signatures(value: Any, signer: str, path: str = "signatures") -> tuple
             except binascii.Error:
                 raw = b""
         if len(raw) != 64 or base64.b64encode(raw).decode("ascii") != sig:
-            raise _fail("entry.shape", "must be standard base64 of a 64-byte Ed25519 signature", f"{p}.sig")
+            raise _fail(
+                "entry.shape", "must be standard base64 of a 64-byte Ed25519 signature", f"{p}.sig"
+            )
         out.append(Signature(kid, raw))
     if out[0].key_id != signer:
         raise _fail(
@@ -242,7 +246,9 @@ def entry_bytes(index: int, log_time: str, prev: str, submission: Submission) ->
     )
 
 
-def unsigned_statement(kind: str, sid: str, time: str, signer: str, body: dict[str, Any]) -> Statement:
+def unsigned_statement(
+    kind: str, sid: str, time: str, signer: str, body: dict[str, Any]
+) -> Statement:
     """Build and shape-check a statement from its parts (for signing tools)."""
     raw = {"body": body, "id": sid, "kind": kind, "signer": signer, "time": time}
     try:

@@ -73,9 +73,7 @@ class VerificationError(GongxinError):
 
     def with_index(self, index: int) -> VerificationError:
         """Return a copy of this error attributed to entry ``index``."""
-        return type(self)(
-            self.rule, self.detail, index=index, key_id=self.key_id, field=self.field
-        )
+        return type(self)(self.rule, self.detail, index=index, key_id=self.key_id, field=self.field)
 
     def as_dict(self) -> dict[str, object]:
         """A JSON-ready description, used by ``--json`` reports and the HTTP API."""

@@ -68,7 +68,15 @@ ID = _pattern(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}", "an identifier of letters, di
 AMOUNT_FEN = _int_range(1, MAX_AMOUNT_FEN, "a positive integer amount in fen (分)")
 RESIDENT_REF = _pattern(r"[0-9a-f]{32}", "a resident pseudonym of 32 hex digits")
 USCC = _pattern(r"[0-9A-HJ-NPQRTUWXY]{18}", "an 18-character 统一社会信用代码")
-PROCUREMENT_METHODS = ("公开招标", "邀请招标", "竞争性谈判", "竞争性磋商", "询价", "单一来源", "框架协议")
+PROCUREMENT_METHODS = (
+    "公开招标",
+    "邀请招标",
+    "竞争性谈判",
+    "竞争性磋商",
+    "询价",
+    "单一来源",
+    "框架协议",
+)
 
 
 @dataclass(frozen=True)

@@ -94,7 +94,9 @@ class KeyRegistry:
         only ever the first entry of a fresh log."""
         if index != 0:
             raise VerificationError(
-                "genesis.position", "log.genesis may only be entry 0; 创世条目只能是第 0 条", index=index
+                "genesis.position",
+                "log.genesis may only be entry 0; 创世条目只能是第 0 条",
+                index=index,
             )
         _require_keys(body, {"authorities", "log_key", "origin"}, index)
         origin = body["origin"]

@@ -107,7 +107,10 @@ class LogState:
         kind = KINDS.get(st.kind)
         if kind is None:
             raise VerificationError(
-                "entry.kind", f"unknown kind {st.kind!r}; 未知条目类型", index=i, field="statement.kind"
+                "entry.kind",
+                f"unknown kind {st.kind!r}; 未知条目类型",
+                index=i,
+                field="statement.kind",
             )
         if (i == 0) != (st.kind == "log.genesis"):
             raise VerificationError(
