@@ -39,8 +39,34 @@ class CanonicalError(InputError):
 def check_profile(value: Any, path: str = "$") -> None:
     """Raise :class:`CanonicalError` unless ``value`` lies in the Gongxin JSON profile.
 
-    Cost: one walk over the value, O(size).
+    Cost: one walk over the value, O(size); paths are built only on failure.
     """
+    if not _in_profile(value):
+        _explain_profile(value, path)
+
+
+def _in_profile(value: Any) -> bool:
+    """Fast check, no allocation on success (hot path of every append and verification)."""
+    t = type(value)
+    if t is str or t is bool or value is None:
+        return True
+    if t is int:
+        return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
+    if t is dict:
+        for k, v in value.items():
+            if not k.isascii() or (type(v) is not str and not _in_profile(v)):
+                return False
+        return True
+    if t is list:
+        for v in value:
+            if type(v) is not str and not _in_profile(v):
+                return False
+        return True
+    return False
+
+
+def _explain_profile(value: Any, path: str) -> None:
+    """Slow path: find the first value outside the profile and raise naming its path."""
     t = type(value)
     if t is str or t is bool or value is None:
         return
@@ -54,11 +80,11 @@ def check_profile(value: Any, path: str = "$") -> None:
                 raise CanonicalError(
                     "object member names must be ASCII; 字段名须为 ASCII", field=path
                 )
-            check_profile(v, f"{path}.{k}")
+            _explain_profile(v, f"{path}.{k}")
         return
     if t is list:
         for i, v in enumerate(value):
-            check_profile(v, f"{path}[{i}]")
+            _explain_profile(v, f"{path}[{i}]")
         return
     if t is float:
         raise CanonicalError(
