@@ -51,7 +51,7 @@ def _in_profile(value: Any) -> bool:
     if t is str or t is bool or value is None:
         return True
     if t is int:
-        return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
+        return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER  # type: ignore[no-any-return]
     if t is dict:
         for k, v in value.items():
             if not k.isascii() or (type(v) is not str and not _in_profile(v)):
