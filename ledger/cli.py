@@ -141,6 +141,12 @@ def init(
     """创建新日志 — create the log: a new log key (if the file is missing) and the genesis entry."""
     try:
         authority = _read_key(authority_key, "authority key")
+        extra = [str(load_verifier_key(v)) for v in extra_authority or []]
+        with Ledger.open(db) as probe:
+            if probe.size:
+                raise InputError(
+                    "this database already holds a log; choose another --db", field="database"
+                )
         if log_key_file.exists():
             log_key = read_private_key(log_key_file, _passphrase())
             if log_key.name != origin:
@@ -151,9 +157,7 @@ def init(
         else:
             log_key = SignerKey.generate(origin)
             write_private_key(log_key_file, log_key, _passphrase())
-        auths = [str(authority.verifier())] + [
-            str(load_verifier_key(v)) for v in extra_authority or []
-        ]
+        auths = [str(authority.verifier()), *extra]
         genesis = sign_statement(
             "log.genesis",
             {"authorities": auths, "log_key": str(log_key.verifier()), "origin": origin},
@@ -219,7 +223,7 @@ def append(
 def checkpoint(db: DbOption = DEFAULT_DB) -> None:
     """打印最新签名检查点 — print the latest signed checkpoint (C2SP tlog-checkpoint)."""
     try:
-        with Ledger.open(db) as ledger:
+        with Ledger.open(db, create=False) as ledger:
             sys.stdout.write(ledger.latest_checkpoint())
     except GongxinError as exc:
         _fail(exc)
@@ -231,7 +235,7 @@ def entry(
 ) -> None:
     """打印一条日志条目 — print entry INDEX exactly as logged (one canonical JSON line)."""
     try:
-        with Ledger.open(db) as ledger:
+        with Ledger.open(db, create=False) as ledger:
             if not 0 <= index < ledger.size:
                 raise InputError(f"index must be between 0 and {ledger.size - 1}", field="index")
             sys.stdout.buffer.write(next(ledger.iter_lines(index, index + 1)) + b"\n")
@@ -257,7 +261,7 @@ def prove_inclusion(
 ) -> None:
     """包含证明 — inclusion proof of entry INDEX in the tree of --size entries (JSON)."""
     try:
-        with Ledger.open(db) as ledger:
+        with Ledger.open(db, create=False) as ledger:
             p = ledger.inclusion_proof(index, size)
     except GongxinError as exc:
         _fail(exc)
@@ -276,7 +280,7 @@ def prove_consistency(
 ) -> None:
     """一致性证明 — consistency proof between trees of SIZE1 and SIZE2 entries (JSON)."""
     try:
-        with Ledger.open(db) as ledger:
+        with Ledger.open(db, create=False) as ledger:
             p = ledger.consistency_proof(size1, size2)
     except GongxinError as exc:
         _fail(exc)
@@ -304,7 +308,7 @@ def export(
     from ledger.export import export_bundle
 
     try:
-        with Ledger.open(db) as ledger:
+        with Ledger.open(db, create=False) as ledger:
             n = export_bundle(ledger, directory, force=force)
     except GongxinError as exc:
         _fail(exc)
@@ -335,9 +339,15 @@ def demo(
     try:
         _fresh_database(db, force)
         if keys_dir.exists() and any(keys_dir.iterdir()):
-            if not force:
+            others = [
+                p
+                for p in keys_dir.iterdir()
+                if not p.is_file() or p.suffix not in (".key", ".vkey")
+            ]
+            if not force or others:
                 raise InputError(
-                    "demo keys directory is not empty; pass --force or choose --keys-dir",
+                    "demo keys directory is not empty; pass --force (only when it holds just "
+                    ".key/.vkey files) or choose --keys-dir",
                     field=str(keys_dir),
                 )
             for p in keys_dir.iterdir():

@@ -54,7 +54,7 @@ KDF_MEMLIMIT = argon2id.MEMLIMIT_INTERACTIVE
 _MAX_OPSLIMIT = argon2id.OPSLIMIT_SENSITIVE * 4
 _MAX_MEMLIMIT = argon2id.MEMLIMIT_SENSITIVE
 _MAX_FILE_BYTES = 64 * 1024
-_PASSPHRASE_HINT = "set GONGXIN_KEY_PASSPHRASE or pass --passphrase"
+_PASSPHRASE_HINT = "set the environment variable GONGXIN_KEY_PASSPHRASE"
 
 
 def _derive_key(passphrase: str, salt: bytes, opslimit: int, memlimit: int) -> bytes:

@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, func, insert, select, tuple_
+from sqlalchemy.exc import OperationalError
 
 from ledger import storage
 from verifier import merkle
@@ -124,13 +125,23 @@ class Ledger:
         self.log_vkey: VerifierKey | None = None
 
     @classmethod
-    def open(cls, url: str, **kwargs: Any) -> Ledger:
-        """Open (creating the schema if needed) the database at ``url`` and load its state."""
-        engine = storage.open_engine(url)
-        storage.create_schema(engine)
-        ledger = cls(engine, **kwargs)
-        with engine.connect() as conn:
-            ledger._catch_up(conn)
+    def open(cls, url: str, *, create: bool = True, **kwargs: Any) -> Ledger:
+        """Open the database at ``url`` and load its state. With ``create`` (the default)
+        a missing database and schema are created; without it (read-only commands) a missing
+        SQLite file is an :class:`InputError`. Unreachable databases are ``InputError`` too.
+        Cost: replays every entry once (O(n), no signature checks)."""
+        engine = storage.open_engine(url, must_exist=not create)
+        try:
+            storage.create_schema(engine)
+            ledger = cls(engine, **kwargs)
+            with engine.connect() as conn:
+                ledger._catch_up(conn)
+        except OperationalError as exc:
+            engine.dispose()
+            raise InputError(
+                f"cannot open the database: {exc.orig}; check --db / GONGXIN_DATABASE_URL",
+                field="database",
+            ) from None
         return ledger
 
     def close(self) -> None:
@@ -313,11 +324,16 @@ class Ledger:
         """
         if self.log_key is None:
             raise InputError("the log's private key is needed to append", field="log key")
+        if self.origin is None and _meta is None:
+            raise InputError(
+                "the log is not initialised; run `gongxin init` first", field="database"
+            )
         # Step 1: parse — strict canonical JSON and shape, before taking any lock — and
         # Step 2: pre-verify signatures in worker processes, chunk by chunk, so that the
         # workers verify while this process parses the rest and runs steps 3–8.
         parsed: list[Submission] = []
-        pre = PreVerification(self.pool if len(submissions) >= PARALLEL_MIN else None)
+        use_pool = len(submissions) >= PARALLEL_MIN and self.pool.workers > 1
+        pre = PreVerification(self.pool if use_pool else None)
         keys = self.state.registry.keys
         for start in range(0, len(submissions), PREVERIFY_CHUNK):
             chunk = [
@@ -517,7 +533,11 @@ class PreVerification:
         """The pre-verified key per signature of submission ``k`` (waits for its chunk)."""
         while self._chunks and self._chunks[0][0] <= k:
             _, where, future = self._chunks.pop(0)
-            for (pos, n, pub), ok in zip(where, future.result(), strict=True):
+            try:
+                results = future.result()
+            except Exception:  # a crashed worker: everything is re-verified in-process
+                continue
+            for (pos, n, pub), ok in zip(where, results, strict=True):
                 if ok:
                     self._slots[pos][n] = pub
         return self._slots.get(k)

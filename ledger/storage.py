@@ -16,6 +16,7 @@ append transaction is the log's single sequencer.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -31,6 +32,9 @@ from sqlalchemy import (
     create_engine,
     event,
 )
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+from verifier.errors import InputError
 
 SCHEMA_VERSION = "1"
 
@@ -70,13 +74,55 @@ checkpoints = Table(
 )
 
 APPEND_ONLY_TABLES = ("meta", "entries", "merkle_nodes", "checkpoints")
+_UNIQUE_KEYS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "meta": (("name",),),
+    "entries": (("idx",), ("statement_id",)),
+    "merkle_nodes": (("level", "idx"),),
+    "checkpoints": (("size",),),
+}
 
 
-def open_engine(url: str) -> Engine:
+def _key_match(cols: tuple[str, ...]) -> str:
+    return "(" + " AND ".join(f"{c} = NEW.{c}" for c in cols) + ")"
+
+
+def open_engine(url: str, *, must_exist: bool = False) -> Engine:
     """Create an engine for ``url`` with Gongxin's connection settings.
 
-    SQLite: WAL, ``synchronous=FULL``, foreign keys on, ``BEGIN IMMEDIATE`` per transaction.
+    SQLite: WAL, ``synchronous=FULL``, foreign keys on, recursive triggers on, ``BEGIN
+    IMMEDIATE`` per transaction. With ``must_exist`` a missing SQLite file is an
+    :class:`InputError` instead of being created. A URL SQLAlchemy cannot use is an
+    :class:`InputError` too.
     """
+    path = sqlite_path(url)
+    if path is not None:
+        if must_exist and not Path(path).is_file():
+            raise InputError(
+                "no database here; run `gongxin init` or `gongxin demo` first, or pass --db",
+                field=path,
+            )
+        if path != ":memory:" and not Path(path).resolve().parent.is_dir():
+            raise InputError("the database's directory does not exist", field=path)
+    try:
+        return _create(url)
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+        raise InputError(
+            f"cannot use database URL {url!r} ({exc}); give --db or GONGXIN_DATABASE_URL "
+            "as e.g. sqlite:///gongxin.db",
+            field="database",
+        ) from None
+
+
+def sqlite_path(url: str) -> str | None:
+    """The file path of a ``sqlite:///PATH`` URL, ``":memory:"``, or ``None`` for others."""
+    if not url.startswith("sqlite"):
+        return None
+    rest = url.split("://", 1)[1] if "://" in url else ""
+    path = rest[1:] if rest.startswith("/") else rest
+    return path.split("?", 1)[0] or ":memory:"
+
+
+def _create(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
         _configure_sqlite(engine)
@@ -94,6 +140,9 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
+        # With recursive triggers on, rows deleted by INSERT OR REPLACE fire the DELETE
+        # triggers too, so REPLACE cannot rewrite history either.
+        cur.execute("PRAGMA recursive_triggers=ON")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -118,6 +167,15 @@ def install_append_only_triggers(engine: Engine) -> None:
                         f"BEFORE {op} ON {table} BEGIN "
                         f"SELECT RAISE(ABORT, 'gongxin: {table} is append-only'); END"
                     )
+                # INSERT OR REPLACE deletes the conflicting row without firing DELETE
+                # triggers (unless a connection enables recursive_triggers), so refuse any
+                # insert that collides with an existing key, on every connection.
+                clash = " OR ".join(f"{_key_match(cols)}" for cols in _UNIQUE_KEYS[table])
+                conn.exec_driver_sql(
+                    f"CREATE TRIGGER IF NOT EXISTS {table}_no_replace "
+                    f"BEFORE INSERT ON {table} WHEN EXISTS (SELECT 1 FROM {table} WHERE {clash}) "
+                    f"BEGIN SELECT RAISE(ABORT, 'gongxin: {table} is append-only'); END"
+                )
             elif engine.dialect.name == "postgresql":
                 conn.exec_driver_sql(
                     "CREATE OR REPLACE FUNCTION gongxin_append_only() RETURNS trigger "

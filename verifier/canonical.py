@@ -20,7 +20,6 @@ each with an error naming the JSON path.
 
 from __future__ import annotations
 
-import contextlib
 import json
 from typing import Any
 
@@ -87,6 +86,11 @@ def _explain_profile(value: Any, path: str) -> None:
             _explain_profile(v, f"{path}[{i}]")
         return
     if t is float:
+        if value.is_integer() and abs(value) > MAX_SAFE_INTEGER:
+            raise CanonicalError(
+                "number outside ±(2^53−1) (only integers in that range are allowed); 数值超出范围",
+                field=path,
+            )
         raise CanonicalError(
             "floating-point numbers are not allowed (money is integer fen); 不允许小数", field=path
         )
@@ -118,27 +122,45 @@ def parse_canonical(data: bytes, what: str = "$") -> Any:
         raise CanonicalError(f"not valid UTF-8 JSON: {exc}; 不是合法的 JSON", field=what) from None
     check_profile(value, what)
     if orjson.dumps(value, option=_OPTS) != data:
-        raise CanonicalError(_explain_non_canonical(data), field=what)
+        message, where = _explain_non_canonical(data, what)
+        raise CanonicalError(message, field=where)
     return value
 
 
-def _explain_non_canonical(data: bytes) -> str:
-    """Slow path, only on failure: say *why* the bytes are not canonical."""
-    dup: list[str] = []
+class _Pairs(list[tuple[str, Any]]):
+    """An object as parsed, members in input order (to find duplicates with their path)."""
 
-    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+
+def _first_duplicate(value: Any, path: str) -> str | None:
+    if isinstance(value, _Pairs):
         seen: set[str] = set()
-        for k, _ in pairs:
-            if k in seen and not dup:
-                dup.append(k)
+        for k, _ in value:
+            if k in seen:
+                return f"{path}.{k}"
             seen.add(k)
-        return dict(pairs)
+        for k, v in value:
+            found = _first_duplicate(v, f"{path}.{k}")
+            if found:
+                return found
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            found = _first_duplicate(v, f"{path}[{i}]")
+            if found:
+                return found
+    return None
 
-    with contextlib.suppress(ValueError):
-        json.loads(data, object_pairs_hook=hook)
+
+def _explain_non_canonical(data: bytes, path: str) -> tuple[str, str]:
+    """Slow path, only on failure: say *why* the bytes are not canonical, and where."""
+    try:
+        tree = json.loads(data, object_pairs_hook=_Pairs)
+    except ValueError:
+        tree = None
+    dup = _first_duplicate(tree, path)
     if dup:
-        return f"duplicate member name {dup[0]!r}; JSON 中有重复字段"
+        return f"duplicate member name {dup.rsplit('.', 1)[1]!r}; JSON 中有重复字段", dup
     return (
         "not in RFC 8785 canonical form (members must be sorted, no whitespace, minimal "
-        "escaping); 不是 RFC 8785 规范化 JSON"
+        "escaping); 不是 RFC 8785 规范化 JSON",
+        path,
     )

@@ -30,6 +30,12 @@ class Journal:
         else:
             self._undo.append(lambda: mapping.__setitem__(key, old))
 
+    def delete_item(self, mapping: MutableMapping[Any, Any], key: Any) -> None:
+        """``del mapping[key]`` if present, undoably."""
+        old = mapping.pop(key, _MISSING)
+        if old is not _MISSING:
+            self._undo.append(lambda: mapping.__setitem__(key, old))
+
     def set_attr(self, obj: Any, name: str, value: Any) -> None:
         """``setattr(obj, name, value)``, undoably."""
         old = getattr(obj, name)

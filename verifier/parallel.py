@@ -12,6 +12,7 @@ import multiprocessing
 import os
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from verifier.note import verify_ed25519
 
@@ -51,8 +52,14 @@ class SignaturePool:
         return self._pool
 
     def submit(self, triples: Sequence[Triple]) -> Future[list[bool]]:
-        """Start verifying ``triples`` in a worker; the future yields one bool per triple."""
-        return self._executor().submit(verify_triples, list(triples))
+        """Start verifying ``triples`` in a worker; the future yields one bool per triple.
+
+        A pool broken by a crashed worker is replaced once, transparently."""
+        try:
+            return self._executor().submit(verify_triples, list(triples))
+        except BrokenProcessPool:
+            self.close()
+            return self._executor().submit(verify_triples, list(triples))
 
     def verify_all(self, triples: Sequence[Triple], min_parallel: int = 256) -> list[bool]:
         """Verify ``triples`` using every worker; small inputs are verified in-process."""

@@ -162,7 +162,9 @@ class KeyRegistry:
         """Apply a ``key.revoke`` body (FORMAT.md §7.3)."""
         _require_keys(body, {"key_id", "reason"}, index)
         kid = body["key_id"]
-        rec = self.keys.get(kid) if type(kid) is str else None
+        if type(kid) is not str or len(kid) != 8:
+            raise _shape(index, "statement.body.key_id", "must be an 8-hex-digit key id")
+        rec = self.keys.get(kid)
         if rec is None:
             raise VerificationError(
                 "key.unknown",

@@ -8,7 +8,7 @@ no I/O. Cost per entry: O(1) dictionary work plus one Ed25519 verification per s
 
 from __future__ import annotations
 
-from collections import deque
+import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -48,8 +48,10 @@ class NoDomainRules:
 class LogState:
     """Everything a replay needs to judge the next entry.
 
-    ``recent_ids`` holds the statement ids whose statement time is still inside the replay
-    window (FORMAT.md §8 step 4), so memory stays bounded by the window, not the log.
+    ``recent_ids`` maps each statement id still inside the replay window (FORMAT.md §8 step 4)
+    to its statement time, so memory stays bounded by the window, not the log. ``_expiry`` is
+    a heap of (statement time, id) used to forget ids once they leave the window; an item
+    whose id was rolled back or re-logged with another time is skipped when popped.
     """
 
     size: int = 0
@@ -58,7 +60,7 @@ class LogState:
     registry: KeyRegistry = field(default_factory=KeyRegistry)
     rulebook: Rulebook = field(default_factory=NoDomainRules)
     recent_ids: dict[str, datetime] = field(default_factory=dict)
-    _id_order: deque[tuple[datetime, str]] = field(default_factory=deque)
+    _expiry: list[tuple[datetime, str]] = field(default_factory=list)
 
     def check_and_apply(
         self,
@@ -83,7 +85,8 @@ class LogState:
         """
         i = entry.index
         st = entry.statement
-        # Step 1 (FORMAT.md §8): position — contiguous index, hash chain, log time order.
+        # Step 2 (FORMAT.md §8; step 1, form, is parse_entry_line's): position — contiguous
+        # index, hash chain, log time order.
         if i != self.size:
             raise VerificationError(
                 "entry.index", f"index is {i}, expected {self.size}; 序号不连续", index=self.size
@@ -103,7 +106,7 @@ class LogState:
                 index=i,
                 field="log_time",
             )
-        # Step 2: kind and genesis position.
+        # Step 3: kind and genesis position.
         kind = KINDS.get(st.kind)
         if kind is None:
             raise VerificationError(
@@ -120,48 +123,49 @@ class LogState:
                 field="statement.kind",
             )
         kind.check_body(st.body, i)
-        # Step 3: replay window and statement-id uniqueness.
-        self._check_statement_time(entry)
-        # Step 4: signatures — keys authorised at this index, signatures valid, signer's role.
+        # Step 4: replay window and statement-id uniqueness.
+        self._check_statement_time(entry, journal)
+        # Step 5 (FORMAT.md §8): keys, then the signer's role, then the signatures.
         if i == 0:
             self._check_genesis_signatures(entry, verified_keys if check_signatures else None)
         else:
-            message = None
-            for n, sig in enumerate(entry.signatures):
-                rec = self.registry.lookup(sig.key_id, i, f"signatures[{n}].key_id")
-                pub = rec.key.public_key
-                ok = verified_keys is not None and verified_keys[n] == pub
-                if not ok and check_signatures:
+            records = [
+                self.registry.lookup(sig.key_id, i, f"signatures[{n}].key_id")
+                for n, sig in enumerate(entry.signatures)
+            ]
+            if not (records[0].roles & kind.roles):
+                raise VerificationError(
+                    "role.forbidden",
+                    f"{st.kind} must be signed by {'/'.join(sorted(kind.roles))}, "
+                    f"key holds {'/'.join(sorted(records[0].roles))}; 无此权限",
+                    index=i,
+                    key_id=records[0].key.key_id_hex,
+                    field="statement.signer",
+                )
+            if check_signatures:
+                message = None
+                for n, (sig, rec) in enumerate(zip(entry.signatures, records, strict=True)):
+                    pub = rec.key.public_key
+                    if verified_keys is not None and verified_keys[n] == pub:
+                        continue
                     if message is None:
                         message = st.message()
-                    ok = verify_ed25519(pub, message, sig.sig)
-                elif not check_signatures:
-                    ok = True
-                if not ok:
-                    raise VerificationError(
-                        "signature.invalid",
-                        "Ed25519 signature does not verify; 签名无效",
-                        index=i,
-                        key_id=sig.key_id,
-                        field=f"signatures[{n}].sig",
-                    )
-                if n == 0 and not (rec.roles & kind.roles):
-                    raise VerificationError(
-                        "role.forbidden",
-                        f"{st.kind} must be signed by {'/'.join(sorted(kind.roles))}, "
-                        f"key holds {'/'.join(sorted(rec.roles))}; 无此权限",
-                        index=i,
-                        key_id=sig.key_id,
-                        field="statement.signer",
-                    )
-        # Step 5: effects — key registry and business rules (these may still reject).
+                    if not verify_ed25519(pub, message, sig.sig):
+                        raise VerificationError(
+                            "signature.invalid",
+                            "Ed25519 signature does not verify; 签名无效",
+                            index=i,
+                            key_id=sig.key_id,
+                            field=f"signatures[{n}].sig",
+                        )
+        # Step 6: effects — key registry and business rules (these may still reject).
         if st.kind == "key.grant":
             self.registry.apply_grant(st.body, i, journal)
         elif st.kind == "key.revoke":
             self.registry.apply_revoke(st.body, i, journal)
         elif st.kind != "log.genesis":
             self.rulebook.apply(entry, journal)
-        # Step 6: advance.
+        # Advance.
         self._remember_id(entry, journal)
         self.size = i + 1
         self.prev = leaf_hash.hex()
@@ -189,11 +193,16 @@ class LogState:
                 )
         self.registry = reg
 
-    def _check_statement_time(self, entry: Entry) -> None:
+    def _check_statement_time(self, entry: Entry, journal: Journal | None) -> None:
+        """Step 4: ``log_time − 7 d ≤ statement.time ≤ log_time + 5 min``, and no earlier
+        entry with the same statement id and a statement time ≥ ``log_time − 7 d``.
+        Ids older than that can never collide again (log time never decreases), so they are
+        forgotten here. Cost: O(log w) per entry for a window of w ids."""
         st = entry.statement
         signed = datetime.fromisoformat(st.time)
         logged = datetime.fromisoformat(entry.log_time)
-        if not logged - MAX_STATEMENT_AGE <= signed <= logged + MAX_CLOCK_SKEW:
+        horizon = logged - MAX_STATEMENT_AGE
+        if not horizon <= signed <= logged + MAX_CLOCK_SKEW:
             raise VerificationError(
                 "statement.time",
                 f"statement time {st.time} is not within 7 days before / 5 minutes after the "
@@ -201,12 +210,15 @@ class LogState:
                 index=entry.index,
                 field="statement.time",
             )
-        horizon = logged - MAX_STATEMENT_AGE - MAX_CLOCK_SKEW
-        order = self._id_order
-        while order and order[0][0] < horizon:
-            _, old = order.popleft()
-            self.recent_ids.pop(old, None)
-        if st.id in self.recent_ids:
+        expiry, recent = self._expiry, self.recent_ids
+        while expiry and expiry[0][0] < horizon:
+            t, old = heapq.heappop(expiry)
+            if recent.get(old) == t:
+                if journal is None:
+                    del recent[old]
+                else:
+                    journal.delete_item(recent, old)
+        if st.id in recent:
             raise VerificationError(
                 "statement.duplicate",
                 f"statement id {st.id} was already logged (a replayed statement); 重复提交",
@@ -221,7 +233,8 @@ class LogState:
             self.recent_ids[st.id] = signed
         else:
             journal.set_item(self.recent_ids, st.id, signed)
-        self._id_order.append((signed, st.id))
+        # Not journalled: a heap item whose id was rolled back is skipped when popped.
+        heapq.heappush(self._expiry, (signed, st.id))
 
     def snapshot_position(self) -> tuple[int, str, str]:
         """The scalar position (size, prev, log time), for a caller that may roll back."""

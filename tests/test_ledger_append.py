@@ -1,0 +1,696 @@
+"""The ledger's append pipeline (ledger/log.py; FORMAT.md §4–§8) on a temporary SQLite file."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from ledger.log import Ledger
+from verifier import merkle
+from verifier.canonical import canonical_bytes
+from verifier.checkpoint import open_checkpoint
+from verifier.entry import Submission, entry_bytes, parse_entry_line
+from verifier.errors import InputError, InvalidEntry, VerificationError
+from verifier.parallel import SignaturePool
+
+from .ledger_fixtures import (
+    LedgerEnv,
+    approve_body,
+    award_body,
+    checkpoint_root,
+    db_snapshot,
+    fund_body,
+    grant_body,
+    key,
+    new_ledger,
+    replay,
+    revoke_body,
+    standard_ledger,
+    state_view,
+    tamper_signature,
+)
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> LedgerEnv:
+    e = standard_ledger(tmp_path)
+    yield e
+    e.ledger.close()
+
+
+def all_checkpoints(path: Path) -> dict[int, str]:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return dict(conn.execute("SELECT size, note FROM checkpoints ORDER BY size"))
+    finally:
+        conn.close()
+
+
+# -- receipts, checkpoints and proofs ------------------------------------------------------
+
+
+def test_receipts_are_contiguous_and_covered_by_signed_checkpoints(env: LedgerEnv) -> None:
+    lines = list(env.ledger.iter_lines())
+    assert [r.index for r in env.receipts] == list(range(len(lines)))
+    assert env.ledger.size == env.ledger.database_size() == len(lines) == 25
+    vkey = env.keys.log.verifier()
+    for r in env.receipts:
+        assert not r.duplicate
+        assert r.leaf_hash == merkle.leaf_hash(lines[r.index])
+        cp = open_checkpoint(r.checkpoint, vkey)
+        assert cp.origin == vkey.name
+        assert cp.size == r.tree_size > r.index
+        assert cp.root == merkle.root_of(merkle.leaf_hash(x) for x in lines[: cp.size])
+        proof = env.ledger.inclusion_proof(r.index, r.tree_size)
+        merkle.verify_inclusion(r.leaf_hash, r.index, r.tree_size, proof.path, cp.root)
+        assert parse_entry_line(lines[r.index], r.index).statement.id == r.statement_id
+    # The whole log re-verifies from scratch, signatures included.
+    state = replay(lines)
+    assert state.size == len(lines)
+    assert state.prev == merkle.leaf_hash(lines[-1]).hex()
+
+
+def test_a_checkpoint_by_another_key_does_not_open(env: LedgerEnv) -> None:
+    with pytest.raises(VerificationError):
+        open_checkpoint(env.receipts[-1].checkpoint, env.keys.authority.verifier())
+
+
+def test_inclusion_and_consistency_at_every_checkpointed_size(env: LedgerEnv) -> None:
+    lines = list(env.ledger.iter_lines())
+    leaves = [merkle.leaf_hash(x) for x in lines]
+    cps = all_checkpoints(env.path)
+    # one checkpoint per committed batch
+    assert sorted(cps) == sorted({r.tree_size for r in env.receipts})
+    assert len(cps) >= 9
+    roots = {size: checkpoint_root(note, env.keys)[1] for size, note in cps.items()}
+    for size, root in roots.items():
+        assert env.ledger.checkpoint_at(size) == cps[size]
+        for i in range(size):
+            p = env.ledger.inclusion_proof(i, size)
+            assert (p.leaf_index, p.tree_size, p.root) == (i, size, root)
+            merkle.verify_inclusion(leaves[i], i, size, p.path, root)
+            wrong = leaves[(i + 1) % size] if size > 1 else b"\x00" * 32
+            with pytest.raises(VerificationError):  # the proof binds the leaf
+                merkle.verify_inclusion(wrong, i, size, p.path, root)
+    sizes = sorted(roots)
+    for a in sizes:
+        for b in sizes:
+            if a > b:
+                continue
+            c = env.ledger.consistency_proof(a, b)
+            assert (c.root1, c.root2) == (roots[a], roots[b])
+            merkle.verify_consistency(a, b, c.path, roots[a], roots[b])
+            if a < b:
+                with pytest.raises(VerificationError):
+                    merkle.verify_consistency(a, b, c.path, roots[a], roots[sizes[0]])
+
+
+@pytest.mark.parametrize(
+    ("call", "args"),
+    [
+        ("inclusion_proof", (0, 0)),
+        ("inclusion_proof", (5, 5)),
+        ("inclusion_proof", (0, 26)),
+        ("inclusion_proof", (-1, 3)),
+        ("consistency_proof", (0, 5)),
+        ("consistency_proof", (6, 5)),
+        ("consistency_proof", (1, 26)),
+    ],
+)
+def test_proof_arguments_out_of_range(env: LedgerEnv, call: str, args: tuple[int, int]) -> None:
+    with pytest.raises(InputError):
+        getattr(env.ledger, call)(*args)
+
+
+# -- idempotency ---------------------------------------------------------------------------
+
+
+def test_same_submission_twice_returns_the_original_receipt(env: LedgerEnv) -> None:
+    sub = env.sign(env.keys["finance"], "fund.appropriate", fund_body(900)).canonical()
+    first = env.ledger.append(sub)
+    before = env.snapshot()
+    view = state_view(env.ledger)
+    again = env.ledger.append(sub)
+    assert again.duplicate and not first.duplicate
+    assert (again.index, again.statement_id, again.leaf_hash) == (
+        first.index,
+        first.statement_id,
+        first.leaf_hash,
+    )
+    assert again.checkpoint == env.ledger.latest_checkpoint()
+    assert again.tree_size == env.ledger.size
+    assert env.snapshot() == before  # nothing written, not even a checkpoint
+    assert state_view(env.ledger) == view
+    # ... also after a restart (the DB remembers, not only memory)
+    env.ledger.close()
+    with env.reopen() as reopened:
+        third = reopened.append(sub)
+        assert third.duplicate and third.index == first.index
+    assert env.snapshot() == before
+
+
+def test_same_statement_id_with_other_content_is_a_conflict(env: LedgerEnv) -> None:
+    sid = "0b7a8e38-1c1a-4d4a-9f0e-8b6c2b0f3a11"
+    k = env.keys["finance"]
+    env.ledger.append(env.sign(k, "fund.appropriate", fund_body(1), statement_id=sid).canonical())
+    before = env.snapshot()
+    other = env.sign(k, "fund.appropriate", fund_body(2), statement_id=sid)
+    with pytest.raises(InvalidEntry) as info:
+        env.ledger.append(other.canonical())
+    assert info.value.rule == "statement.conflict"
+    assert info.value.field == "batch[0].statement.id"
+    # the same statement with an extra co-signature is different content too
+    same = env.sign(
+        k, "fund.appropriate", fund_body(1), statement_id=sid, cosigners=[env.keys["auditor"]]
+    )
+    with pytest.raises(InvalidEntry) as info:
+        env.ledger.append_batch(
+            [env.sign(k, "fund.appropriate", fund_body(3)).canonical(), same.canonical()]
+        )
+    assert info.value.rule == "statement.conflict"
+    assert info.value.field == "batch[1].statement.id"
+    assert env.snapshot() == before
+
+
+def test_duplicates_inside_one_batch(env: LedgerEnv) -> None:
+    k = env.keys["finance"]
+    a = env.sign(k, "fund.appropriate", fund_body(11)).canonical()
+    b = env.sign(k, "fund.appropriate", fund_body(12)).canonical()
+    old = env.receipts[-1]
+    size = env.ledger.size
+    receipts = env.ledger.append_batch([a, b, a, a])
+    assert [r.index for r in receipts] == [size, size + 1, size, size]
+    assert [r.duplicate for r in receipts] == [False, False, True, True]
+    assert receipts[2].leaf_hash == receipts[0].leaf_hash
+    assert {r.checkpoint for r in receipts} == {env.ledger.latest_checkpoint()}
+    assert env.ledger.size == size + 2
+    # a mix of an already-logged statement and a new one
+    old_line = next(env.ledger.iter_lines(old.index, old.index + 1))
+    old_sub = Submission(
+        parse_entry_line(old_line).statement, parse_entry_line(old_line).signatures
+    )
+    c = env.sign(k, "fund.appropriate", fund_body(13)).canonical()
+    mixed = env.ledger.append_batch([old_sub.canonical(), c])
+    assert (mixed[0].index, mixed[0].duplicate) == (old.index, True)
+    assert (mixed[1].index, mixed[1].duplicate) == (size + 2, False)
+    # within one batch, the same id with different content is a conflict
+    sid = "3f1c7d2e-5a5b-4c6d-8e7f-901234567890"
+    x = env.sign(k, "fund.appropriate", fund_body(14), statement_id=sid).canonical()
+    y = env.sign(k, "fund.appropriate", fund_body(15), statement_id=sid).canonical()
+    before = env.snapshot()
+    with pytest.raises(InvalidEntry) as info:
+        env.ledger.append_batch([x, y])
+    assert (info.value.rule, info.value.field) == ("statement.conflict", "batch[1].statement.id")
+    assert env.snapshot() == before
+    replay(list(env.ledger.iter_lines()))
+
+
+# -- rejected batches leave no trace ---------------------------------------------------------
+
+BadItem = Callable[[LedgerEnv], list[bytes]]
+
+
+def _wrong_role(e: LedgerEnv) -> list[bytes]:
+    return [e.sign(e.keys["finance"], "payment.approve", approve_body(7)).canonical()]
+
+
+def _unknown_key(e: LedgerEnv) -> list[bytes]:
+    return [e.sign(e.keys.stranger, "fund.appropriate", fund_body(7)).canonical()]
+
+
+def _bad_signature(e: LedgerEnv) -> list[bytes]:
+    sub = e.sign(e.keys["finance"], "fund.appropriate", fund_body(7))
+    return [tamper_signature(sub).canonical()]
+
+
+def _bad_cosignature(e: LedgerEnv) -> list[bytes]:
+    sub = e.sign(e.keys["finance"], "fund.appropriate", fund_body(7), cosigners=[e.keys["auditor"]])
+    return [tamper_signature(sub, 1).canonical()]
+
+
+def _non_canonical(e: LedgerEnv) -> list[bytes]:
+    sub = e.sign(e.keys["finance"], "fund.appropriate", fund_body(7))
+    return [json.dumps(sub.to_json(), ensure_ascii=False, separators=(", ", ": ")).encode()]
+
+
+def _float_amount(e: LedgerEnv) -> list[bytes]:
+    data = e.sign(e.keys["finance"], "fund.appropriate", fund_body(7, 123456)).canonical()
+    assert data.count(b'"amount_fen":123456') == 1
+    return [data.replace(b'"amount_fen":123456', b'"amount_fen":123456.0')]
+
+
+def _revoked_key(e: LedgerEnv) -> list[bytes]:
+    return [e.sign(e.keys["retired"], "fund.appropriate", fund_body(7)).canonical()]
+
+
+def _duplicate_grant(e: LedgerEnv) -> list[bytes]:
+    body = grant_body(e.keys["finance"], ["finance_officer"])
+    return [e.sign(e.keys.authority, "key.grant", body).canonical()]
+
+
+def _grant_twice_in_batch(e: LedgerEnv) -> list[bytes]:
+    body = grant_body(key("newcomer"), ["approver"])
+    return [
+        e.sign(e.keys.authority, "key.grant", body).canonical(),
+        e.sign(e.keys.authority2, "key.grant", body).canonical(),
+    ]
+
+
+def _revoke_then_use(e: LedgerEnv) -> list[bytes]:
+    return [
+        e.sign(e.keys.authority, "key.revoke", revoke_body(e.keys["approver"])).canonical(),
+        e.sign(e.keys["approver"], "payment.approve", approve_body(8)).canonical(),
+    ]
+
+
+def _stale_statement(e: LedgerEnv) -> list[bytes]:
+    old = e.clock.now - timedelta(days=8)
+    return [e.sign(e.keys["finance"], "fund.appropriate", fund_body(7), time=old).canonical()]
+
+
+def _bad_body(e: LedgerEnv) -> list[bytes]:
+    return [e.sign(e.keys["finance"], "fund.appropriate", fund_body(7, 0)).canonical()]
+
+
+def _genesis_again(e: LedgerEnv) -> list[bytes]:
+    from .ledger_fixtures import genesis_body
+
+    return [e.sign(e.keys.authority, "log.genesis", genesis_body(e.keys)).canonical()]
+
+
+REJECTIONS: list[tuple[str, BadItem, str, str]] = [
+    ("wrong role", _wrong_role, "role.forbidden", "statement.signer"),
+    ("unknown key", _unknown_key, "key.unknown", "signatures[0].key_id"),
+    ("bad signature", _bad_signature, "signature.invalid", "signatures[0].sig"),
+    ("bad co-signature", _bad_cosignature, "signature.invalid", "signatures[1].sig"),
+    ("non-canonical", _non_canonical, "entry.canonical", "submission"),
+    (
+        "float amount",
+        _float_amount,
+        "entry.canonical",
+        "submission.statement.body.amount_fen",
+    ),
+    ("revoked key", _revoked_key, "key.revoked", "signatures[0].key_id"),
+    ("duplicate key grant", _duplicate_grant, "key.duplicate", "statement.body.key"),
+    ("grant twice in batch", _grant_twice_in_batch, "key.duplicate", "statement.body.key"),
+    ("revoked inside batch", _revoke_then_use, "key.revoked", "signatures[0].key_id"),
+    ("8 days old", _stale_statement, "statement.time", "statement.time"),
+    ("zero amount", _bad_body, "entry.body", "statement.body.amount_fen"),
+    ("second genesis", _genesis_again, "genesis.position", "statement.kind"),
+]
+
+
+@pytest.mark.parametrize(
+    ("bad", "rule", "field"),
+    [pytest.param(b, r, f, id=name) for name, b, r, f in REJECTIONS],
+)
+def test_rejected_batch_leaves_no_trace(
+    env: LedgerEnv, bad: BadItem, rule: str, field: str
+) -> None:
+    k = env.keys
+    good_before = [
+        env.sign(k["finance"], "fund.appropriate", fund_body(500)),
+        env.sign(k.authority, "key.grant", grant_body(key("late"), ["organiser"])),
+    ]
+    good_after = [env.sign(k["organiser"], "credit.award", award_body(501))]
+    bad_items = bad(env)
+    batch = [s.canonical() for s in good_before] + bad_items + [s.canonical() for s in good_after]
+    position = len(good_before) + len(bad_items) - 1  # the last bad item is the offender
+    before_db = env.snapshot()
+    before_state = state_view(env.ledger)
+    size = env.ledger.size
+    old_note = env.ledger.latest_checkpoint()
+
+    with pytest.raises(InvalidEntry) as info:
+        env.ledger.append_batch(batch)
+    err = info.value
+    assert err.rule == rule
+    assert err.field == f"batch[{position}].{field}"
+    assert f"batch[{position}]" in str(err) and f"[{rule}]" in str(err)
+
+    assert env.snapshot() == before_db  # every row of every table
+    assert state_view(env.ledger) == before_state
+    assert env.ledger.size == size
+
+    # The same good statements (same ids) are accepted afterwards, at the next indices,
+    # and the key granted in the rejected batch was not kept.
+    receipts = env.ledger.append_batch([s.canonical() for s in good_before + good_after])
+    assert [r.index for r in receipts] == [size, size + 1, size + 2]
+    assert not any(r.duplicate for r in receipts)
+    new_size, new_root = checkpoint_root(receipts[-1].checkpoint, env.keys)
+    assert new_size == size + 3
+    lines = list(env.ledger.iter_lines())
+    for r in receipts:
+        p = env.ledger.inclusion_proof(r.index, new_size)
+        merkle.verify_inclusion(
+            merkle.leaf_hash(lines[r.index]), r.index, new_size, p.path, new_root
+        )
+    _, old_root = checkpoint_root(old_note, env.keys)
+    c = env.ledger.consistency_proof(size, new_size)
+    merkle.verify_consistency(size, new_size, c.path, old_root, new_root)
+    replay(lines)
+
+
+def test_key_granted_in_a_rejected_batch_is_not_usable(env: LedgerEnv) -> None:
+    newcomer = key("newcomer2")
+    grant = env.sign(env.keys.authority, "key.grant", grant_body(newcomer, ["approver"]))
+    with pytest.raises(InvalidEntry):
+        env.ledger.append_batch([grant.canonical(), _wrong_role(env)[0]])
+    with pytest.raises(InvalidEntry) as info:
+        env.ledger.append(env.sign(newcomer, "payment.approve", approve_body(1)).canonical())
+    assert info.value.rule == "key.unknown"
+
+
+def test_rejected_batch_leaves_replay_window_unchanged(env: LedgerEnv) -> None:
+    before = dict(env.ledger.state.recent_ids)
+    good = env.sign(env.keys["finance"], "fund.appropriate", fund_body(600)).canonical()
+    with pytest.raises(InvalidEntry):
+        env.ledger.append_batch([good, _wrong_role(env)[0]])
+    assert env.ledger.state.recent_ids == before
+    # The rolled-back statement was never logged, so it can be submitted now.
+    receipt = env.ledger.append(good)
+    assert not receipt.duplicate and receipt.index == env.ledger.size - 1
+
+
+def test_non_bytes_submission_is_an_input_error(env: LedgerEnv) -> None:
+    before = env.snapshot()
+    with pytest.raises(InputError):
+        env.ledger.append_batch(["not bytes"])  # type: ignore[list-item]
+    assert env.snapshot() == before
+
+
+# -- restart ----------------------------------------------------------------------------
+
+
+def test_reopening_continues_the_same_tree(env: LedgerEnv) -> None:
+    size = env.ledger.size
+    root = env.ledger.tree.root()
+    note = env.ledger.latest_checkpoint()
+    view = state_view(env.ledger)
+    env.ledger.close()
+
+    with env.reopen() as ledger:
+        assert ledger.size == size
+        assert ledger.tree.root() == root == checkpoint_root(note, env.keys)[1]
+        assert ledger.latest_checkpoint() == note
+        assert ledger.origin == env.keys.log.name
+        assert ledger.log_vkey == env.keys.log.verifier()
+        reopened_view = state_view(ledger)
+        # signature-free replay rebuilds the same registry and position
+        for name in ("size", "prev", "log_time", "registry", "tree", "checkpoint"):
+            assert reopened_view[name] == view[name], name
+        r = ledger.append(
+            env.sign(env.keys["finance"], "fund.appropriate", fund_body(77)).canonical()
+        )
+        assert r.index == size
+        new_size, new_root = checkpoint_root(r.checkpoint, env.keys)
+        p = ledger.inclusion_proof(size, new_size)
+        merkle.verify_inclusion(r.leaf_hash, size, new_size, p.path, new_root)
+        c = ledger.consistency_proof(size, new_size)
+        merkle.verify_consistency(size, new_size, c.path, root, new_root)
+        # the revoked key is still revoked after the restart
+        with pytest.raises(InvalidEntry) as info:
+            ledger.append(_revoked_key(env)[0])
+        assert info.value.rule == "key.revoked"
+
+    # read-only: proofs work, appending needs the log key
+    with Ledger.open(env.url, pool=SignaturePool(1)) as ro:
+        assert ro.size == size + 1
+        ro.inclusion_proof(0)
+        with pytest.raises(InputError):
+            ro.append(env.sign(env.keys["finance"], "fund.appropriate", fund_body(78)).canonical())
+    # another log key is refused
+    with pytest.raises(InputError):
+        Ledger.open(env.url, log_key=key("log", key_name=env.keys.log.name, seed=9))
+    replay(list(Ledger.open(env.url, pool=SignaturePool(1)).iter_lines()))
+
+
+def test_two_ledger_objects_on_one_database_stay_in_step(env: LedgerEnv) -> None:
+    other = env.reopen()
+    try:
+        r1 = env.ledger.append(
+            env.sign(env.keys["finance"], "fund.appropriate", fund_body(81)).canonical()
+        )
+        r2 = other.append(
+            env.sign(env.keys["finance"], "fund.appropriate", fund_body(82)).canonical()
+        )
+        assert r2.index == r1.index + 1
+        r3 = env.ledger.append(
+            env.sign(env.keys["finance"], "fund.appropriate", fund_body(83)).canonical()
+        )
+        assert r3.index == r2.index + 1
+        size, root = checkpoint_root(r3.checkpoint, env.keys)
+        lines = list(env.ledger.iter_lines())
+        assert merkle.root_of(merkle.leaf_hash(x) for x in lines) == root
+        assert size == len(lines)
+        replay(lines)
+    finally:
+        other.close()
+
+
+def test_initialize_twice_and_wrong_genesis(tmp_path: Path) -> None:
+    env = new_ledger(tmp_path)
+    from .ledger_fixtures import genesis_body, make_keys
+
+    with pytest.raises(InputError):
+        env.ledger.initialize(
+            env.sign(env.keys.authority, "log.genesis", genesis_body(env.keys)).canonical()
+        )
+    env.ledger.close()
+    # a genesis naming another log key than the ledger's
+    other_keys = make_keys(seed=5)
+    fresh = Ledger.open(
+        f"sqlite:///{tmp_path / 'b.db'}",
+        log_key=env.keys.log,
+        clock=env.clock,
+        pool=SignaturePool(1),
+    )
+    with pytest.raises(InvalidEntry) as info:
+        fresh.initialize(
+            env.sign(other_keys.authority, "log.genesis", genesis_body(other_keys)).canonical()
+        )
+    assert info.value.rule == "genesis.log_key"
+    # genesis signed by a key that is not among its authorities
+    body = genesis_body(env.keys)
+    with pytest.raises(InvalidEntry) as info:
+        fresh.initialize(env.sign(env.keys["finance"], "log.genesis", body).canonical())
+    assert info.value.rule == "genesis.signer"
+    assert fresh.size == 0 and fresh.database_size() == 0
+    fresh.initialize(env.sign(env.keys.authority, "log.genesis", body).canonical())
+    assert fresh.size == 1
+    fresh.close()
+
+
+# -- statement time window and replays --------------------------------------------------------
+
+
+def test_statement_time_window(env: LedgerEnv) -> None:
+    k = env.keys["finance"]
+    now = env.clock.now + env.clock.step  # what the ledger reads next
+    cases = [
+        (now - timedelta(days=8), False),
+        (now - timedelta(days=7, seconds=20), False),
+        (now + timedelta(minutes=6), False),
+        (now - timedelta(days=6), True),
+        (now + timedelta(minutes=4), True),
+    ]
+    for n, (t, ok) in enumerate(cases):
+        env.clock.now = now - env.clock.step  # the next read returns `now` again
+        sub = env.sign(k, "fund.appropriate", fund_body(300 + n), time=t).canonical()
+        if ok:
+            env.ledger.append(sub)
+        else:
+            before = env.snapshot()
+            with pytest.raises(InvalidEntry) as info:
+                env.ledger.append(sub)
+            assert (info.value.rule, info.value.field) == (
+                "statement.time",
+                "batch[0].statement.time",
+            )
+            assert env.snapshot() == before
+        now = now + timedelta(seconds=1)
+
+
+def test_a_logged_statement_cannot_be_replayed_under_a_new_index(env: LedgerEnv) -> None:
+    lines = list(env.ledger.iter_lines())
+    target = parse_entry_line(lines[-1])
+    sub = Submission(target.statement, target.signatures)
+    size = env.ledger.size
+    # through the ledger: the original receipt, nothing new
+    r = env.ledger.append(sub.canonical())
+    assert r.duplicate and r.index == size - 1 and env.ledger.size == size
+    # a forged line replaying it at the next index is refused by the shared rules
+    state = replay(lines)
+    forged = entry_bytes(size, target.log_time, merkle.leaf_hash(lines[-1]).hex(), sub)
+    with pytest.raises(VerificationError) as info:
+        state.check_and_apply(parse_entry_line(forged, size), merkle.leaf_hash(forged))
+    assert info.value.rule == "statement.duplicate"
+    assert info.value.index == size
+
+
+def test_log_time_never_goes_backwards(tmp_path: Path) -> None:
+    env = new_ledger(tmp_path)
+    k = env.keys
+    env.ledger.append(
+        env.sign(
+            k.authority, "key.grant", grant_body(k["finance"], ["finance_officer"])
+        ).canonical()
+    )
+    env.clock.now -= timedelta(hours=1)  # the machine's clock jumps back
+    env.ledger.append(
+        env.sign(
+            k["finance"], "fund.appropriate", fund_body(1), time=env.clock.now - timedelta(hours=2)
+        ).canonical()
+    )
+    times = [parse_entry_line(x).log_time for x in env.ledger.iter_lines()]
+    assert times == sorted(times)
+    replay(list(env.ledger.iter_lines()))
+    env.ledger.close()
+
+
+# -- append-only storage ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE entries SET kind = 'x' WHERE idx = 1",
+        "UPDATE entries SET line = X'00'",
+        "DELETE FROM entries WHERE idx = (SELECT MAX(idx) FROM entries)",
+        "DELETE FROM entries",
+        "UPDATE merkle_nodes SET hash = zeroblob(32) WHERE level = 0 AND idx = 0",
+        "DELETE FROM merkle_nodes WHERE level = 1",
+        "UPDATE checkpoints SET note = 'x'",
+        "DELETE FROM checkpoints WHERE size = 1",
+        "UPDATE meta SET value = 'evil' WHERE name = 'log_vkey'",
+        "DELETE FROM meta",
+        "INSERT INTO entries SELECT * FROM entries WHERE idx = 0 "
+        "ON CONFLICT(idx) DO UPDATE SET line = X'00'",
+    ],
+)
+def test_raw_update_and_delete_are_refused(env: LedgerEnv, sql: str) -> None:
+    before = env.snapshot()
+    env.ledger.close()
+    conn = sqlite3.connect(env.path)
+    try:
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            conn.execute(sql)
+        conn.rollback()
+    finally:
+        conn.close()
+    assert db_snapshot(env.path) == before
+
+
+def test_insert_or_replace_is_refused(env: LedgerEnv) -> None:
+    env.ledger.close()
+    conn = sqlite3.connect(env.path)
+    try:
+        row = conn.execute("SELECT * FROM entries WHERE idx = 1").fetchone()
+        with pytest.raises(sqlite3.DatabaseError):
+            conn.execute(
+                "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?)",
+                (1, row[1], row[2], row[3], b"tampered", row[5]),
+            )
+            conn.commit()
+    finally:
+        conn.close()
+
+
+def test_the_stored_line_is_exactly_the_leaf_data(env: LedgerEnv) -> None:
+    conn = sqlite3.connect(f"file:{env.path}?mode=ro", uri=True)
+    try:
+        rows = conn.execute(
+            "SELECT idx, line, leaf_hash, statement_id, kind FROM entries"
+        ).fetchall()
+        nodes = dict(
+            ((lvl, i), h) for lvl, i, h in conn.execute("SELECT level, idx, hash FROM merkle_nodes")
+        )
+    finally:
+        conn.close()
+    for idx, line, leaf, sid, kind in rows:
+        entry = parse_entry_line(line, idx)
+        assert canonical_bytes(json.loads(line)) == line
+        assert merkle.leaf_hash(line) == leaf == nodes[(0, idx)]
+        assert (entry.statement.id, entry.statement.kind) == (sid, kind)
+    # FORMAT.md §5.3: every complete aligned subtree is stored, and nothing else
+    n = len(rows)
+    expected = {(lvl, i) for lvl in range(n.bit_length()) for i in range(n >> lvl)}
+    assert set(nodes) == expected
+
+
+# -- edge cases of the pipeline -------------------------------------------------------------
+
+
+def test_empty_batch_writes_nothing(env: LedgerEnv) -> None:
+    before = env.snapshot()
+    assert env.ledger.append_batch([]) == []
+    assert env.snapshot() == before
+
+
+def test_large_batch_with_worker_pre_verification(tmp_path: Path) -> None:
+    """Batches of 64+ are pre-verified in worker processes; the result must not depend on it:
+    keys granted inside the batch work from the next index, and a forged signature deep in
+    the batch is still caught."""
+    env = new_ledger(tmp_path)
+    env.ledger.close()
+    k = env.keys
+    with env.reopen(pool=SignaturePool(2)) as ledger:
+        items = [env.sign(k.authority, "key.grant", grant_body(k["finance"], ["finance_officer"]))]
+        items += [env.sign(k["finance"], "fund.appropriate", fund_body(n)) for n in range(80)]
+        bad = list(items)
+        bad[70] = tamper_signature(bad[70])
+        before = env.snapshot()
+        with pytest.raises(InvalidEntry) as info:
+            ledger.append_batch([s.canonical() for s in bad])
+        assert (info.value.rule, info.value.field) == (
+            "signature.invalid",
+            "batch[70].signatures[0].sig",
+        )
+        assert env.snapshot() == before
+        receipts = ledger.append_batch([s.canonical() for s in items])
+        assert [r.index for r in receipts] == list(range(1, 82))
+        # now the key is known before the batch: pre-verified in the workers
+        more = [env.sign(k["finance"], "fund.appropriate", fund_body(n)) for n in range(100, 170)]
+        more[3] = tamper_signature(more[3])
+        with pytest.raises(InvalidEntry) as info:
+            ledger.append_batch([s.canonical() for s in more])
+        assert info.value.field == "batch[3].signatures[0].sig"
+        lines = list(ledger.iter_lines())
+    replay(lines)
+    assert len(lines) == 82
+
+
+def test_failed_commit_rolls_back_memory(env: LedgerEnv) -> None:
+    """If step 8 fails (here: a conflicting Merkle node row planted by hand), the in-memory
+    state, tree and checkpoint are those of before the batch."""
+    size = env.ledger.size
+    conn = sqlite3.connect(env.path)
+    conn.execute("INSERT INTO merkle_nodes VALUES (0, ?, zeroblob(32))", (size,))
+    conn.commit()
+    conn.close()
+    before_db = env.snapshot()
+    view = state_view(env.ledger)
+    sub = env.sign(env.keys["finance"], "fund.appropriate", fund_body(901)).canonical()
+    with pytest.raises(Exception):  # noqa: B017 - the storage error is not typed
+        env.ledger.append(sub)
+    assert env.snapshot() == before_db
+    assert state_view(env.ledger) == view
+
+
+def test_append_before_initialize_is_a_typed_error(tmp_path: Path) -> None:
+    from .ledger_fixtures import Signer, StepClock, genesis_body, make_keys
+
+    keys = make_keys()
+    clock = StepClock()
+    sign = Signer(clock)
+    with Ledger.open(
+        f"sqlite:///{tmp_path / 'e.db'}", log_key=keys.log, clock=clock, pool=SignaturePool(1)
+    ) as ledger:
+        with pytest.raises((InputError, InvalidEntry)):
+            ledger.append(sign(keys.authority, "log.genesis", genesis_body(keys)).canonical())
+        assert ledger.size == 0
