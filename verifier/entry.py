@@ -61,18 +61,27 @@ class Statement:
     signer: str
     body: dict[str, Any]
     raw: dict[str, Any]
+    #: The canonical bytes of ``raw`` when they were sliced from canonical input already.
+    encoded: bytes | None = None
+
+    def canonical(self) -> bytes:
+        """``JCS(statement)``: taken from the input when available, else encoded."""
+        return self.encoded if self.encoded is not None else canonical_bytes(self.raw)
 
     def message(self) -> bytes:
         """The exact bytes every signature covers (FORMAT.md §3.2)."""
-        return STATEMENT_CONTEXT + canonical_bytes(self.raw)
+        return STATEMENT_CONTEXT + self.canonical()
 
 
 @dataclass(frozen=True, slots=True)
 class Submission:
-    """A signed statement as a client submits it (FORMAT.md §3.3)."""
+    """A signed statement as a client submits it (FORMAT.md §3.3).
+
+    ``encoded`` holds the canonical bytes when the submission was parsed from them."""
 
     statement: Statement
     signatures: tuple[Signature, ...]
+    encoded: bytes | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -81,7 +90,7 @@ class Submission:
         }
 
     def canonical(self) -> bytes:
-        return canonical_bytes(self.to_json())
+        return self.encoded if self.encoded is not None else canonical_bytes(self.to_json())
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +204,22 @@ def parse_submission(data: bytes) -> Submission:
     Signatures are *not* verified here (that needs the key registry).
     """
     obj = parse_canonical(data, "submission")
-    return submission_from_json(obj)
+    sub = submission_from_json(obj)
+    st = sub.statement
+    st = Statement(st.kind, st.id, st.time, st.signer, st.body, st.raw, _statement_slice(data))
+    return Submission(st, sub.signatures, data)
+
+
+def _statement_slice(canonical: bytes) -> bytes:
+    """The statement's canonical bytes inside a canonical submission or entry line.
+
+    Precondition: ``canonical`` is canonical and shape-checked, so its last member is
+    ``"statement"`` and the one before it ``"signatures"``, whose elements hold no ``]``:
+    the first ``],"statement":`` is the boundary. (A canonical value's encoding is the
+    substring of its container's encoding.) O(len).
+    """
+    start = canonical.index(b'],"statement":{') + 14
+    return canonical[start:-1]
 
 
 def submission_from_json(obj: Any) -> Submission:
@@ -221,6 +245,7 @@ def parse_entry_line(line: bytes, expected_index: int | None = None) -> Entry:
         prev = _require_str(d["prev"], _HASH_HEX, "64 lower-case hex digits", "prev")
         st = parse_statement(d["statement"])
         sigs = parse_signatures(d["signatures"], st.signer)
+        st = Statement(st.kind, st.id, st.time, st.signer, st.body, st.raw, _statement_slice(line))
     except CanonicalError as exc:
         raise VerificationError(
             "entry.canonical", exc.message, field=exc.field, index=expected_index
@@ -234,15 +259,24 @@ def parse_entry_line(line: bytes, expected_index: int | None = None) -> Entry:
 
 def entry_bytes(index: int, log_time: str, prev: str, submission: Submission) -> bytes:
     """The canonical line (without newline) of a new entry; its bytes are the Merkle leaf
-    data (FORMAT.md §4, §5). Preconditions: arguments already validated."""
-    return canonical_bytes(
-        {
-            "index": index,
-            "log_time": log_time,
-            "prev": prev,
-            "signatures": [s.to_json() for s in submission.signatures],
-            "statement": submission.statement.raw,
-        }
+    data (FORMAT.md §4, §5). Preconditions: arguments already validated.
+
+    The entry's members sort as ``index < log_time < prev < signatures < statement``, so
+    its canonical form is the three log fields followed by the canonical submission's
+    members: built by concatenation, without re-encoding. O(len).
+    """
+    tail = submission.canonical()
+    return b"".join(
+        (
+            b'{"index":',
+            str(index).encode(),
+            b',"log_time":"',
+            log_time.encode(),
+            b'","prev":"',
+            prev.encode(),
+            b'",',
+            tail[1:],
+        )
     )
 
 
