@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, func, insert, select, tuple_
+from sqlalchemy import Connection, Engine, Table, func, insert, select
 from sqlalchemy.exc import OperationalError
 
 from ledger import storage
@@ -207,8 +207,14 @@ class Ledger:
         """One SELECT for all the (level, index) nodes named; O(len(keys)) rows."""
         if not keys:
             return {}
-        n = storage.merkle_nodes.c
-        rows = conn.execute(select(n.level, n.idx, n.hash).where(tuple_(n.level, n.idx).in_(keys)))
+        # One indexed lookup per node: an OR of (level, idx) pairs, sent straight to the
+        # driver (a row-value "(level, idx) IN (VALUES …)" makes SQLite scan the whole
+        # table, and compiling a SQLAlchemy expression costs more than the lookups).
+        unique = list(set(keys))
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        pair = f"(level = {mark} AND idx = {mark})"
+        sql = f"SELECT level, idx, hash FROM merkle_nodes WHERE {' OR '.join([pair] * len(unique))}"
+        rows = conn.exec_driver_sql(sql, tuple(v for key in unique for v in key))
         found = {(lvl, idx): bytes(h) for lvl, idx, h in rows}
         missing = [k for k in keys if k not in found]
         if missing:
@@ -233,7 +239,7 @@ class Ledger:
         ranges = merkle.inclusion_ranges(index, size)
         peaks = merkle.peak_nodes(size)
         with self.engine.connect() as conn:
-            nodes = self._fetch_nodes(conn, merkle.nodes_needed([*ranges, (0, size)]) + peaks)
+            nodes = self._fetch_nodes(conn, merkle.nodes_needed(ranges) + peaks)
         path = merkle.hash_ranges(ranges, nodes)
         root = merkle.CompactRange(size, [nodes[k] for k in peaks]).root()
         return InclusionProof(index, size, root, path)
