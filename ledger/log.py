@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, func, insert, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ledger import storage
 from verifier import merkle
@@ -349,7 +349,27 @@ class Ledger:
             parsed.extend(chunk)
             pre.submit(start, chunk, keys)
         digests = [hashlib.sha256(data).digest() for data in submissions]
+        # Steps 3–8 in one transaction. The fast attempt looks up in the database only the
+        # statement ids the replay window has seen (other resubmissions are rare); if that
+        # attempt fails in any way — a rule, or the UNIQUE index on statement ids — it is
+        # rolled back and repeated with every id looked up, which yields the precise
+        # answer (an original receipt, or the rejection).
+        try:
+            return self._transaction(parsed, digests, pre, _meta, lookup_all=False)
+        except (InvalidEntry, IntegrityError):
+            return self._transaction(parsed, digests, pre, _meta, lookup_all=True)
 
+    def _transaction(
+        self,
+        parsed: Sequence[Submission],
+        digests: Sequence[bytes],
+        pre: PreVerification,
+        _meta: dict[str, str] | None,
+        *,
+        lookup_all: bool,
+    ) -> list[Receipt]:
+        """Steps 3–8 of :meth:`append_batch`; on any failure, state and tree roll back."""
+        assert self.log_key is not None
         journal = Journal()
         position = self.state.snapshot_position()
         tree_before = self.tree.copy()
@@ -358,7 +378,10 @@ class Ledger:
             with self.engine.begin() as conn:
                 self._catch_up(conn)
                 # Step 4: idempotency by statement id.
-                known = self._known_statements(conn, [s.statement.id for s in parsed])
+                ids = [s.statement.id for s in parsed]
+                if not lookup_all:
+                    ids = [i for i in ids if i in self.state.recent_ids]
+                known = self._known_statements(conn, ids)
                 receipts: list[Receipt | None] = [None] * len(parsed)
                 batch_ids: dict[str, int] = {}
                 new_rows: list[tuple[Any, ...]] = []

@@ -124,21 +124,26 @@ def _require_fields(obj: Any, fields: frozenset[str], path: str) -> dict[str, An
     return obj
 
 
+def _bad(what: str, path: str, suffix: str) -> VerificationError:
+    return _fail("entry.shape", f"must be {what}; 格式错误", f"{path}{suffix}")
+
+
 def _require_str(value: Any, pattern: re.Pattern[str], what: str, path: str) -> str:
     if type(value) is not str or not pattern.match(value):
-        raise _fail("entry.shape", f"must be {what}; 格式错误", path)
+        raise _bad(what, path, "")
     return value
+
+
+_TIME_WHAT = "RFC 3339 UTC time such as 2026-11-22T08:30:00Z"
+_LOG_TIME_WHAT = "RFC 3339 UTC time YYYY-MM-DDTHH:MM:SS.ffffffZ"
 
 
 def check_time(value: Any, path: str, *, log_time: bool = False) -> str:
     """Validate an RFC 3339 UTC timestamp (FORMAT.md §3.1, §4). Returns it unchanged."""
-    pattern = _LOG_TIME if log_time else _TIME
-    what = (
-        "RFC 3339 UTC time YYYY-MM-DDTHH:MM:SS.ffffffZ"
-        if log_time
-        else "RFC 3339 UTC time such as 2026-11-22T08:30:00Z"
-    )
-    _require_str(value, pattern, what, path)
+    if log_time:
+        _require_str(value, _LOG_TIME, _LOG_TIME_WHAT, path)
+    else:
+        _require_str(value, _TIME, _TIME_WHAT, path)
     try:
         datetime.fromisoformat(value)
     except ValueError:
@@ -146,19 +151,30 @@ def check_time(value: Any, path: str, *, log_time: bool = False) -> str:
     return str(value)
 
 
-def parse_statement(obj: Any, path: str = "statement") -> Statement:
-    """Check the shape of a statement object (FORMAT.md §3.1)."""
+def parse_statement(obj: Any, path: str = "statement", encoded: bytes | None = None) -> Statement:
+    """Check the shape of a statement object (FORMAT.md §3.1). O(1) besides the body.
+
+    Field paths for error messages are built only when a check fails (hot path).
+    """
     d = _require_fields(obj, STATEMENT_FIELDS, path)
-    kind = _require_str(
-        d["kind"], _KIND, "a dotted lower-case kind such as key.grant", f"{path}.kind"
-    )
-    sid = _require_str(d["id"], _UUID, "a lower-case UUID", f"{path}.id")
-    check_time(d["time"], f"{path}.time")
-    signer = _require_str(d["signer"], _KEY_ID, "an 8-hex-digit key id", f"{path}.signer")
-    body = d["body"]
+    kind, sid, time, signer, body = d["kind"], d["id"], d["time"], d["signer"], d["body"]
+    if type(kind) is not str or not _KIND.match(kind):
+        raise _bad("a dotted lower-case kind such as key.grant", path, ".kind")
+    if type(sid) is not str or not _UUID.match(sid):
+        raise _bad("a lower-case UUID", path, ".id")
+    if type(time) is not str or not _TIME.match(time):
+        raise _bad(_TIME_WHAT, path, ".time")
+    try:
+        datetime.fromisoformat(time)
+    except ValueError:
+        raise _fail(
+            "entry.shape", f"not a real date and time: {time}; 日期无效", f"{path}.time"
+        ) from None
+    if type(signer) is not str or not _KEY_ID.match(signer):
+        raise _bad("an 8-hex-digit key id", path, ".signer")
     if type(body) is not dict:
         raise _fail("entry.shape", "must be a JSON object; 须为 JSON 对象", f"{path}.body")
-    return Statement(kind, sid, d["time"], signer, body, d)
+    return Statement(kind, sid, time, signer, body, d, encoded)
 
 
 def parse_signatures(value: Any, signer: str, path: str = "signatures") -> tuple[Signature, ...]:
@@ -169,13 +185,14 @@ def parse_signatures(value: Any, signer: str, path: str = "signatures") -> tuple
     out: list[Signature] = []
     seen: set[str] = set()
     for i, item in enumerate(value):
-        p = f"{path}[{i}]"
-        d = _require_fields(item, SIGNATURE_FIELDS, p)
-        kid = _require_str(d["key_id"], _KEY_ID, "an 8-hex-digit key id", f"{p}.key_id")
+        if type(item) is not dict or item.keys() != SIGNATURE_FIELDS:
+            _require_fields(item, SIGNATURE_FIELDS, f"{path}[{i}]")
+        kid, sig = item["key_id"], item["sig"]
+        if type(kid) is not str or not _KEY_ID.match(kid):
+            raise _bad("an 8-hex-digit key id", path, f"[{i}].key_id")
         if kid in seen:
-            raise _fail("entry.shape", "two signatures by one key; 重复签名", f"{p}.key_id")
+            raise _fail("entry.shape", "two signatures by one key; 重复签名", f"{path}[{i}].key_id")
         seen.add(kid)
-        sig = d["sig"]
         raw = b""
         if type(sig) is str and len(sig) == 88:
             try:
@@ -183,9 +200,7 @@ def parse_signatures(value: Any, signer: str, path: str = "signatures") -> tuple
             except binascii.Error:
                 raw = b""
         if len(raw) != 64 or base64.b64encode(raw).decode("ascii") != sig:
-            raise _fail(
-                "entry.shape", "must be standard base64 of a 64-byte Ed25519 signature", f"{p}.sig"
-            )
+            raise _bad("standard base64 of a 64-byte Ed25519 signature", path, f"[{i}].sig")
         out.append(Signature(kid, raw))
     if out[0].key_id != signer:
         raise _fail(
@@ -204,29 +219,30 @@ def parse_submission(data: bytes) -> Submission:
     Signatures are *not* verified here (that needs the key registry).
     """
     obj = parse_canonical(data, "submission")
-    sub = submission_from_json(obj)
-    st = sub.statement
-    st = Statement(st.kind, st.id, st.time, st.signer, st.body, st.raw, _statement_slice(data))
-    return Submission(st, sub.signatures, data)
+    return submission_from_json(obj, data)
 
 
-def _statement_slice(canonical: bytes) -> bytes:
+def _statement_slice(canonical: bytes) -> bytes | None:
     """The statement's canonical bytes inside a canonical submission or entry line.
 
-    Precondition: ``canonical`` is canonical and shape-checked, so its last member is
-    ``"statement"`` and the one before it ``"signatures"``, whose elements hold no ``]``:
-    the first ``],"statement":`` is the boundary. (A canonical value's encoding is the
-    substring of its container's encoding.) O(len).
+    Canonical form puts ``"signatures"`` right before the last member, ``"statement"``, and
+    a well-formed signature list holds no ``]``, so the first ``],"statement":{`` is the
+    boundary (a canonical value's encoding is a substring of its container's). If the list
+    is malformed, the shape check that follows rejects the input anyway; ``None`` when the
+    marker is absent. O(len).
     """
-    start = canonical.index(b'],"statement":{') + 14
-    return canonical[start:-1]
+    start = canonical.find(b'],"statement":{')
+    return canonical[start + 14 : -1] if start >= 0 else None
 
 
-def submission_from_json(obj: Any) -> Submission:
-    """Shape-check an already parsed submission object (see :func:`parse_submission`)."""
+def submission_from_json(obj: Any, encoded: bytes | None = None) -> Submission:
+    """Shape-check an already parsed submission object (see :func:`parse_submission`).
+    ``encoded``, when given, must be the canonical bytes ``obj`` was parsed from."""
     d = _require_fields(obj, SUBMISSION_FIELDS, "submission")
-    st = parse_statement(d["statement"], "statement")
-    return Submission(st, parse_signatures(d["signatures"], st.signer))
+    st = parse_statement(
+        d["statement"], "statement", None if encoded is None else _statement_slice(encoded)
+    )
+    return Submission(st, parse_signatures(d["signatures"], st.signer), encoded)
 
 
 def parse_entry_line(line: bytes, expected_index: int | None = None) -> Entry:
@@ -243,9 +259,8 @@ def parse_entry_line(line: bytes, expected_index: int | None = None) -> Entry:
             raise _fail("entry.shape", "must be a non-negative integer", "index")
         log_time = check_time(d["log_time"], "log_time", log_time=True)
         prev = _require_str(d["prev"], _HASH_HEX, "64 lower-case hex digits", "prev")
-        st = parse_statement(d["statement"])
+        st = parse_statement(d["statement"], "statement", _statement_slice(line))
         sigs = parse_signatures(d["signatures"], st.signer)
-        st = Statement(st.kind, st.id, st.time, st.signer, st.body, st.raw, _statement_slice(line))
     except CanonicalError as exc:
         raise VerificationError(
             "entry.canonical", exc.message, field=exc.field, index=expected_index
