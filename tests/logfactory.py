@@ -1,0 +1,448 @@
+"""Shared test fixtures: small valid Gongxin logs and their export bundles (FORMAT.md §9).
+
+Logs are built through the real append pipeline (:class:`ledger.log.Ledger` with
+:func:`ledger.signing.sign_statement`), with deterministic keys and a deterministic clock, so
+that every run produces byte-identical entries, checkpoints and reports.
+
+The bundle writer here stands in for ``gongxin export`` (the CLI is written elsewhere): it
+writes ``entries.jsonl`` (every line followed by ``\\n``), ``checkpoint`` and ``log.vkey``.
+
+For tests that need an entry the ledger would refuse (a key never granted, a revoked key, a
+missing role), :func:`forge_line` builds the entry line by hand with the same canonical
+encoder, chained to the previous line, and :func:`sign_checkpoint_over` re-signs a checkpoint
+over the edited lines with the log key, so that only the registry/role rule can catch it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from ledger.log import Ledger, format_log_time
+from ledger.signing import sign_statement
+from verifier import merkle
+from verifier.canonical import canonical_bytes
+from verifier.checkpoint import Checkpoint, sign_checkpoint
+from verifier.entry import Submission, entry_bytes, parse_entry_line
+from verifier.note import SignerKey
+from verifier.parallel import SignaturePool
+
+ORIGIN = "gongxin.example/test-log"
+START = datetime(2026, 3, 1, 8, 0, 0, tzinfo=UTC)
+
+#: Role of each official key the factory grants (key name -> roles).
+OFFICIALS: dict[str, list[str]] = {
+    "finance": ["finance_officer"],
+    "approver": ["approver"],
+    "organiser": ["organiser"],
+    "desk": ["service_desk"],
+    "auditor": ["auditor"],
+    "temp-finance": ["finance_officer"],  # revoked part-way through the log
+}
+
+
+def seed_for(seed: int, name: str) -> bytes:
+    return hashlib.sha256(f"gongxin-test/{seed}/{name}".encode()).digest()
+
+
+def make_key(seed: int, name: str, key_name: str | None = None) -> SignerKey:
+    """A deterministic key; its key name defaults to ``test-<name>``."""
+    return SignerKey.from_seed(key_name or f"test-{name}", seed_for(seed, name))
+
+
+class FakeClock:
+    """A clock that advances ``step`` on each call (the ledger reads it once per batch)."""
+
+    def __init__(self, start: datetime = START, step: timedelta = timedelta(seconds=7)) -> None:
+        self.now = start
+        self.step = step
+
+    def __call__(self) -> datetime:
+        self.now += self.step
+        return self.now
+
+
+@dataclass
+class BuiltLog:
+    """A built log: its lines (no newlines), latest checkpoint and the keys behind it."""
+
+    origin: str
+    log_key: SignerKey
+    authorities: list[SignerKey]
+    officials: dict[str, SignerKey]
+    lines: list[bytes]
+    checkpoint: str
+    #: every checkpoint the ledger issued, by tree size
+    checkpoints: dict[int, str] = field(default_factory=dict)
+    #: index of each notable entry (e.g. "revoke", "grant:finance")
+    marks: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        return len(self.lines)
+
+    def key(self, name: str) -> SignerKey:
+        if name.startswith("authority"):
+            return self.authorities[int(name[len("authority") :] or 0)]
+        return self.officials[name]
+
+
+def _uuid(seed: int, n: int) -> str:
+    return str(uuid.UUID(bytes=hashlib.sha256(f"sid/{seed}/{n}".encode()).digest()[:16], version=4))
+
+
+def _digest_int(*parts: object) -> int:
+    return int.from_bytes(hashlib.sha256(repr(parts).encode()).digest()[:6], "big")
+
+
+def _domain_statements(n: int) -> Iterable[tuple[str, str, dict[str, Any]]]:
+    """``n`` domain statements cycling through the provisional kinds (signer, kind, body)."""
+    for k in range(n):
+        m = k % 7
+        if m == 0:
+            yield (
+                "finance",
+                "fund.appropriate",
+                {
+                    "fund_id": f"F{k}",
+                    "fiscal_year": 2026,
+                    "programme": "社区养老服务",
+                    "source": "财政",
+                    "amount_fen": 100_000 + k,
+                },
+            )
+        elif m == 1:
+            yield (
+                "finance",
+                "contract.award",
+                {
+                    "contract_id": f"C{k}",
+                    "fund_id": f"F{k - 1}",
+                    "provider_uscc": "91350100M000100Y43",
+                    "title": "助餐服务",
+                    "method": "询价",
+                    "total_fen": 50_000,
+                },
+            )
+        elif m == 2:
+            yield (
+                "finance",
+                "payment.propose",
+                {
+                    "payment_id": f"P{k}",
+                    "contract_id": f"C{k - 1}",
+                    "amount_fen": 20_000,
+                    "invoice_no": f"INV-{k}",
+                },
+            )
+        elif m == 3:
+            yield "approver", "payment.approve", {"payment_id": f"P{k - 1}"}
+        elif m == 4:
+            yield (
+                "organiser",
+                "activity.register",
+                {
+                    "activity_id": f"A{k}",
+                    "community": "gulou-3",
+                    "category": "助老",
+                    "date": "2026-03-01",
+                },
+            )
+        elif m == 5:
+            yield (
+                "organiser",
+                "credit.award",
+                {
+                    "resident_ref": hashlib.md5(str(k).encode()).hexdigest(),
+                    "activity_id": f"A{k - 1}",
+                    "minutes": 90,
+                },
+            )
+        else:
+            yield (
+                "desk",
+                "credit.redeem",
+                {
+                    "resident_ref": hashlib.md5(str(k - 1).encode()).hexdigest(),
+                    "item": "理发券",
+                    "points": 5,
+                },
+            )
+
+
+def build_log(
+    db_dir: Path,
+    *,
+    domain_entries: int = 30,
+    seed: int = 0,
+    batch: int = 8,
+    origin: str = ORIGIN,
+    two_authorities: bool = True,
+) -> BuiltLog:
+    """Build a valid log with the real ledger: genesis, a grant for every official role,
+    ``domain_entries`` domain entries (a co-signed one among them), a ``key.revoke`` of
+    ``temp-finance`` half-way, then more domain entries.
+
+    Submissions are appended in batches of ``batch`` (one checkpoint per batch, all kept in
+    :attr:`BuiltLog.checkpoints`). Deterministic for a given ``seed``.
+    """
+    log_key = make_key(seed, "log", key_name=origin)
+    auths = [make_key(seed, "authority0")]
+    if two_authorities:
+        auths.append(make_key(seed, "authority1"))
+    officials = {name: make_key(seed, name) for name in OFFICIALS}
+    clock = FakeClock()
+
+    # Statements are signed a little before they are logged (the clock only moves forward).
+    def signed_at() -> datetime:
+        return clock.now - timedelta(seconds=3)
+
+    counter = iter(range(10**9))
+
+    def sign(signer: SignerKey, kind: str, body: dict[str, Any], **kw: Any) -> Submission:
+        return sign_statement(
+            kind, body, signer, statement_id=_uuid(seed, next(counter)), time=signed_at(), **kw
+        )
+
+    marks: dict[str, int] = {}
+    checkpoints: dict[int, str] = {}
+    db = db_dir / f"log-{seed}-{uuid.uuid4().hex[:8]}.db"
+    with Ledger.open(
+        f"sqlite:///{db}", log_key=log_key, clock=clock, pool=SignaturePool(1)
+    ) as ledger:
+        genesis = sign(
+            auths[0],
+            "log.genesis",
+            {
+                "authorities": [str(a.verifier()) for a in auths],
+                "log_key": str(log_key.verifier()),
+                "origin": origin,
+            },
+        )
+        ledger.initialize(genesis.canonical())
+        checkpoints[ledger.size] = ledger.latest_checkpoint()
+
+        pending: list[Submission] = []
+        pending_marks: list[str | None] = []
+
+        def flush() -> None:
+            if not pending:
+                return
+            receipts = ledger.append_batch([s.canonical() for s in pending])
+            for r, mark in zip(receipts, pending_marks, strict=True):
+                if mark:
+                    marks[mark] = r.index
+            checkpoints[ledger.size] = ledger.latest_checkpoint()
+            pending.clear()
+            pending_marks.clear()
+
+        def submit(sub: Submission, mark: str | None = None) -> None:
+            pending.append(sub)
+            pending_marks.append(mark)
+            if len(pending) >= batch:
+                flush()
+
+        for n, (name, roles) in enumerate(OFFICIALS.items()):
+            granter = auths[n % len(auths)]
+            submit(
+                sign(
+                    granter,
+                    "key.grant",
+                    {
+                        "key": str(officials[name].verifier()),
+                        "roles": roles,
+                        "title": f"{name} 岗位",
+                    },
+                ),
+                f"grant:{name}",
+            )
+        flush()  # keys are usable from the next index on; keep grants in their own batch
+        half = domain_entries // 2
+        for k, (who, kind, body) in enumerate(_domain_statements(domain_entries)):
+            if k == half:
+                submit(
+                    sign(
+                        auths[0],
+                        "key.revoke",
+                        {"key_id": officials["temp-finance"].key_id_hex, "reason": "调岗"},
+                    ),
+                    "revoke",
+                )
+            signer = officials[who]
+            mark = "cosigned" if k == 3 else None
+            if who == "finance" and k < half and k % 3 == 0:
+                signer = officials["temp-finance"]
+                mark = mark or "temp-finance-signed"
+            cosigners = [officials["auditor"]] if k == 3 else []
+            submit(sign(signer, kind, body, cosigners=cosigners), mark)
+            if k % 5 == 4:
+                flush()
+        flush()
+        lines = list(ledger.iter_lines())
+        checkpoint = ledger.latest_checkpoint()
+    db.unlink(missing_ok=True)
+    for suffix in ("-wal", "-shm"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+    return BuiltLog(origin, log_key, auths, officials, lines, checkpoint, checkpoints, marks)
+
+
+# -- export bundles -------------------------------------------------------------------------
+
+
+def write_bundle(
+    directory: Path,
+    lines: Sequence[bytes],
+    checkpoint: str,
+    log_key: SignerKey | None = None,
+    *,
+    raw_entries: bytes | None = None,
+) -> Path:
+    """Write an export bundle: ``entries.jsonl``, ``checkpoint`` and (optionally) ``log.vkey``.
+
+    ``raw_entries`` replaces the entries file content verbatim (for byte-level mutations).
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    data = raw_entries if raw_entries is not None else b"".join(line + b"\n" for line in lines)
+    (directory / "entries.jsonl").write_bytes(data)
+    (directory / "checkpoint").write_text(checkpoint, encoding="utf-8")
+    if log_key is not None:
+        (directory / "log.vkey").write_text(str(log_key.verifier()) + "\n", encoding="utf-8")
+    return directory
+
+
+def export(log: BuiltLog, directory: Path) -> Path:
+    return write_bundle(directory, log.lines, log.checkpoint, log.log_key)
+
+
+def root_of_lines(lines: Sequence[bytes]) -> bytes:
+    return merkle.root_of(merkle.leaf_hash(line) for line in lines)
+
+
+def sign_checkpoint_over(
+    lines: Sequence[bytes], log_key: SignerKey, origin: str | None = None
+) -> str:
+    """A checkpoint over ``lines`` signed by ``log_key`` (name = origin by default)."""
+    cp = Checkpoint(origin or log_key.name, len(lines), root_of_lines(lines))
+    return sign_checkpoint(cp, log_key)
+
+
+# -- hand-made entries (bypassing the ledger's rules) ---------------------------------------
+
+
+def forge_line(
+    lines: Sequence[bytes],
+    signer: SignerKey,
+    kind: str,
+    body: dict[str, Any],
+    *,
+    cosigners: Sequence[SignerKey] = (),
+    statement_id: str | None = None,
+) -> bytes:
+    """The line of a correctly chained, correctly signed entry appended after ``lines``,
+    built by hand with the canonical encoder, whatever the registry and rules say."""
+    last = parse_entry_line(lines[-1])
+    t = datetime.fromisoformat(last.log_time) + timedelta(seconds=5)
+    sub = sign_statement(
+        kind,
+        body,
+        signer,
+        statement_id=statement_id or _uuid(len(lines), _digest_int(kind, body, signer.key_id_hex)),
+        time=t - timedelta(seconds=2),
+        cosigners=cosigners,
+    )
+    prev = merkle.leaf_hash(lines[-1]).hex()
+    return entry_bytes(len(lines), format_log_time(t), prev, sub)
+
+
+def rechain(lines: Sequence[bytes], start: int) -> list[bytes]:
+    """Rewrite ``prev`` (and ``index``) of every line from ``start`` on so the hash chain
+    holds again after an edit (signatures do not cover these fields)."""
+    out = list(lines[:start])
+    for k in range(start, len(lines)):
+        obj = _loads(lines[k])
+        obj["index"] = k
+        obj["prev"] = merkle.leaf_hash(out[k - 1]).hex() if k else "0" * 64
+        out.append(canonical_bytes(obj))
+    return out
+
+
+def _loads(line: bytes) -> dict[str, Any]:
+    import orjson
+
+    value = orjson.loads(line)
+    assert isinstance(value, dict)
+    return value
+
+
+def edit_line(line: bytes, change: Callable[[dict[str, Any]], None]) -> bytes:
+    """Re-encode ``line`` canonically after ``change`` edits its JSON object in place."""
+    obj = _loads(line)
+    change(obj)
+    return canonical_bytes(obj)
+
+
+def synthetic_lines(
+    n: int, *, seed: int = 0, origin: str = ORIGIN
+) -> tuple[list[bytes], SignerKey, list[SignerKey]]:
+    """A valid log of ``n`` entries built without the database (fast; for performance runs):
+    genesis, grants, then domain entries, one signature each. Returns (lines, log key,
+    authority keys)."""
+    log_key = make_key(seed, "log", key_name=origin)
+    auth = make_key(seed, "authority0")
+    officials = {name: make_key(seed, name) for name in OFFICIALS if name != "temp-finance"}
+    t = START
+    lines: list[bytes] = []
+    prev = "0" * 64
+
+    def add(signer: SignerKey, kind: str, body: dict[str, Any]) -> None:
+        nonlocal prev, t
+        t += timedelta(milliseconds=40)
+        sub = sign_statement(
+            kind, body, signer, statement_id=_uuid(seed, len(lines)), time=t - timedelta(seconds=1)
+        )
+        line = entry_bytes(len(lines), format_log_time(t), prev, sub)
+        lines.append(line)
+        prev = merkle.leaf_hash(line).hex()
+
+    add(
+        auth,
+        "log.genesis",
+        {
+            "authorities": [str(auth.verifier())],
+            "log_key": str(log_key.verifier()),
+            "origin": origin,
+        },
+    )
+    for name, key in officials.items():
+        add(
+            auth, "key.grant", {"key": str(key.verifier()), "roles": OFFICIALS[name], "title": name}
+        )
+    for who, kind, body in _domain_statements(max(0, n - len(lines))):
+        add(officials[who], kind, body)
+    return lines, log_key, [auth]
+
+
+def inclusion_proof_json(
+    lines: Sequence[bytes], index: int, size: int | None = None
+) -> dict[str, Any]:
+    """The light-mode proof object for entry ``index`` in the tree of the first ``size``
+    lines: ``{"leaf_index", "tree_size", "inclusion_path": [base64, …]}``."""
+    import base64
+
+    size = len(lines) if size is None else size
+    tree = merkle.CompactRange()
+    nodes: dict[tuple[int, int], bytes] = {}
+    for line in lines[:size]:
+        for level, idx, h in tree.append(merkle.leaf_hash(line)):
+            nodes[(level, idx)] = h
+    path = merkle.inclusion_proof(index, size, nodes)
+    return {
+        "leaf_index": index,
+        "tree_size": size,
+        "inclusion_path": [base64.b64encode(h).decode("ascii") for h in path],
+    }

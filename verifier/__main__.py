@@ -1,0 +1,7 @@
+"""``python -m verifier``: the same as the ``gongxin-verify`` command (see verifier.cli)."""
+
+import sys
+
+from verifier.cli import main
+
+sys.exit(main())
