@@ -22,16 +22,22 @@ leaves no trace.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ledger import storage
+from ledger.preverify import PARALLEL_MIN, PREVERIFY_CHUNK, PreVerification
+from ledger.records import (
+    Clock,
+    ConsistencyProof,
+    InclusionProof,
+    Receipt,
+    format_log_time,
+    utc_now,
+)
 from verifier import merkle
 from verifier.canonical import CanonicalError
 from verifier.checkpoint import Checkpoint, sign_checkpoint
@@ -41,60 +47,6 @@ from verifier.journal import Journal
 from verifier.note import SignerKey, VerifierKey, parse_verifier_key
 from verifier.parallel import SignaturePool
 from verifier.state import LogState, NoDomainRules, Rulebook
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def format_log_time(t: datetime) -> str:
-    """FORMAT.md §4: ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC."""
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-@dataclass(frozen=True)
-class Receipt:
-    """Proof of acceptance: where the entry is and the signed checkpoint that covers it."""
-
-    index: int
-    statement_id: str
-    leaf_hash: bytes
-    checkpoint: str
-    tree_size: int
-    duplicate: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "index": self.index,
-            "statement_id": self.statement_id,
-            "leaf_hash": self.leaf_hash.hex(),
-            "tree_size": self.tree_size,
-            "checkpoint": self.checkpoint,
-            "duplicate": self.duplicate,
-        }
-
-
-@dataclass(frozen=True)
-class InclusionProof:
-    """RFC 9162 §4.? style inclusion proof of leaf ``leaf_index`` in the tree of ``tree_size``."""
-
-    leaf_index: int
-    tree_size: int
-    root: bytes
-    path: list[bytes]
-
-
-@dataclass(frozen=True)
-class ConsistencyProof:
-    """RFC 9162 consistency proof between trees of ``size1`` and ``size2`` leaves."""
-
-    size1: int
-    size2: int
-    root1: bytes
-    root2: bytes
-    path: list[bytes]
 
 
 class Ledger:
@@ -518,58 +470,6 @@ def _parse(data: bytes, k: int) -> Submission:
         raise InvalidEntry(
             exc.rule, exc.detail, key_id=exc.key_id, field=f"batch[{k}].{exc.field}"
         ) from None
-
-
-PARALLEL_MIN = 64
-PREVERIFY_CHUNK = 256
-
-
-class PreVerification:
-    """Step 2 of the append pipeline: signatures verified ahead, in worker processes.
-
-    Advisory only: :meth:`LogState.check_and_apply` skips re-verifying a signature only when
-    the key recorded here is the registry's key for it at that index; everything else (keys
-    granted inside the batch, failures) is verified in-process. Without a pool nothing is
-    pre-verified.
-    """
-
-    def __init__(self, pool: SignaturePool | None) -> None:
-        self.pool = pool
-        self._chunks: list[tuple[int, list[tuple[int, int, bytes]], Future[list[bool]]]] = []
-        self._slots: dict[int, list[bytes | None]] = {}
-
-    def submit(self, start: int, chunk: Sequence[Submission], keys: Mapping[str, Any]) -> None:
-        """Queue the signatures of ``chunk`` (batch positions ``start…``) whose keys are known."""
-        if self.pool is None:
-            return
-        triples: list[tuple[bytes, bytes, bytes]] = []
-        where: list[tuple[int, int, bytes]] = []
-        for k, sub in enumerate(chunk, start):
-            message = None
-            for n, sig in enumerate(sub.signatures):
-                rec = keys.get(sig.key_id)
-                if rec is None:
-                    continue
-                if message is None:
-                    message = sub.statement.message()
-                triples.append((rec.key.public_key, message, sig.sig))
-                where.append((k, n, rec.key.public_key))
-            self._slots[k] = [None] * len(sub.signatures)
-        if triples:
-            self._chunks.append((start, where, self.pool.submit(triples)))
-
-    def get(self, k: int) -> list[bytes | None] | None:
-        """The pre-verified key per signature of submission ``k`` (waits for its chunk)."""
-        while self._chunks and self._chunks[0][0] <= k:
-            _, where, future = self._chunks.pop(0)
-            try:
-                results = future.result()
-            except Exception:  # a crashed worker: everything is re-verified in-process
-                continue
-            for (pos, n, pub), ok in zip(where, results, strict=True):
-                if ok:
-                    self._slots[pos][n] = pub
-        return self._slots.get(k)
 
 
 def _insert_many(conn: Connection, table: Table, rows: Sequence[tuple[Any, ...]]) -> None:

@@ -1,0 +1,61 @@
+"""Step 2 of the append pipeline: signature pre-verification in worker processes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
+from typing import Any
+
+from verifier.entry import Submission
+from verifier.parallel import SignaturePool
+
+PARALLEL_MIN = 64
+PREVERIFY_CHUNK = 256
+
+
+class PreVerification:
+    """Step 2 of the append pipeline: signatures verified ahead, in worker processes.
+
+    Advisory only: :meth:`LogState.check_and_apply` skips re-verifying a signature only when
+    the key recorded here is the registry's key for it at that index; everything else (keys
+    granted inside the batch, failures) is verified in-process. Without a pool nothing is
+    pre-verified.
+    """
+
+    def __init__(self, pool: SignaturePool | None) -> None:
+        self.pool = pool
+        self._chunks: list[tuple[int, list[tuple[int, int, bytes]], Future[list[bool]]]] = []
+        self._slots: dict[int, list[bytes | None]] = {}
+
+    def submit(self, start: int, chunk: Sequence[Submission], keys: Mapping[str, Any]) -> None:
+        """Queue the signatures of ``chunk`` (batch positions ``start…``) whose keys are known."""
+        if self.pool is None:
+            return
+        triples: list[tuple[bytes, bytes, bytes]] = []
+        where: list[tuple[int, int, bytes]] = []
+        for k, sub in enumerate(chunk, start):
+            message = None
+            for n, sig in enumerate(sub.signatures):
+                rec = keys.get(sig.key_id)
+                if rec is None:
+                    continue
+                if message is None:
+                    message = sub.statement.message()
+                triples.append((rec.key.public_key, message, sig.sig))
+                where.append((k, n, rec.key.public_key))
+            self._slots[k] = [None] * len(sub.signatures)
+        if triples:
+            self._chunks.append((start, where, self.pool.submit(triples)))
+
+    def get(self, k: int) -> list[bytes | None] | None:
+        """The pre-verified key per signature of submission ``k`` (waits for its chunk)."""
+        while self._chunks and self._chunks[0][0] <= k:
+            _, where, future = self._chunks.pop(0)
+            try:
+                results = future.result()
+            except Exception:  # a crashed worker: everything is re-verified in-process
+                continue
+            for (pos, n, pub), ok in zip(where, results, strict=True):
+                if ok:
+                    self._slots[pos][n] = pub
+        return self._slots.get(k)

@@ -1,0 +1,62 @@
+"""What the ledger hands back: receipts and proofs (FORMAT.md §4–§6), and the log clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def format_log_time(t: datetime) -> str:
+    """FORMAT.md §4: ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC."""
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """Proof of acceptance: where the entry is and the signed checkpoint that covers it."""
+
+    index: int
+    statement_id: str
+    leaf_hash: bytes
+    checkpoint: str
+    tree_size: int
+    duplicate: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "statement_id": self.statement_id,
+            "leaf_hash": self.leaf_hash.hex(),
+            "tree_size": self.tree_size,
+            "checkpoint": self.checkpoint,
+            "duplicate": self.duplicate,
+        }
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    """RFC 9162 §4.? style inclusion proof of leaf ``leaf_index`` in the tree of ``tree_size``."""
+
+    leaf_index: int
+    tree_size: int
+    root: bytes
+    path: list[bytes]
+
+
+@dataclass(frozen=True)
+class ConsistencyProof:
+    """RFC 9162 consistency proof between trees of ``size1`` and ``size2`` leaves."""
+
+    size1: int
+    size2: int
+    root1: bytes
+    root2: bytes
+    path: list[bytes]
