@@ -223,7 +223,7 @@ def append(
 def checkpoint(db: DbOption = DEFAULT_DB) -> None:
     """打印最新签名检查点 — print the latest signed checkpoint (C2SP tlog-checkpoint)."""
     try:
-        with Ledger.open(db, create=False) as ledger:
+        with Ledger.open(db, create=False, replay=False) as ledger:
             sys.stdout.write(ledger.latest_checkpoint())
     except GongxinError as exc:
         _fail(exc)
@@ -235,7 +235,7 @@ def entry(
 ) -> None:
     """打印一条日志条目 — print entry INDEX exactly as logged (one canonical JSON line)."""
     try:
-        with Ledger.open(db, create=False) as ledger:
+        with Ledger.open(db, create=False, replay=False) as ledger:
             if not 0 <= index < ledger.size:
                 raise InputError(f"index must be between 0 and {ledger.size - 1}", field="index")
             sys.stdout.buffer.write(next(ledger.iter_lines(index, index + 1)) + b"\n")
@@ -261,7 +261,7 @@ def prove_inclusion(
 ) -> None:
     """包含证明 — inclusion proof of entry INDEX in the tree of --size entries (JSON)."""
     try:
-        with Ledger.open(db, create=False) as ledger:
+        with Ledger.open(db, create=False, replay=False) as ledger:
             p = ledger.inclusion_proof(index, size)
     except GongxinError as exc:
         _fail(exc)
@@ -280,7 +280,7 @@ def prove_consistency(
 ) -> None:
     """一致性证明 — consistency proof between trees of SIZE1 and SIZE2 entries (JSON)."""
     try:
-        with Ledger.open(db, create=False) as ledger:
+        with Ledger.open(db, create=False, replay=False) as ledger:
             p = ledger.consistency_proof(size1, size2)
     except GongxinError as exc:
         _fail(exc)
@@ -308,7 +308,7 @@ def export(
     from ledger.export import export_bundle
 
     try:
-        with Ledger.open(db, create=False) as ledger:
+        with Ledger.open(db, create=False, replay=False) as ledger:
             n = export_bundle(ledger, directory, force=force)
     except GongxinError as exc:
         _fail(exc)

@@ -25,7 +25,7 @@ import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, func, insert, select
+from sqlalchemy import Connection, Engine, Table, func, insert, inspect, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ledger import storage
@@ -73,21 +73,37 @@ class Ledger:
         self.state = LogState(rulebook=rulebook())
         self.tree = merkle.CompactRange()
         self.checkpoint_note: str | None = None
+        self._read_only_size: int | None = None
         self.origin: str | None = None
         self.log_vkey: VerifierKey | None = None
 
     @classmethod
-    def open(cls, url: str, *, create: bool = True, **kwargs: Any) -> Ledger:
-        """Open the database at ``url`` and load its state. With ``create`` (the default)
-        a missing database and schema are created; without it (read-only commands) a missing
-        SQLite file is an :class:`InputError`. Unreachable databases are ``InputError`` too.
-        Cost: replays every entry once (O(n), no signature checks)."""
+    def open(cls, url: str, *, create: bool = True, replay: bool = True, **kwargs: Any) -> Ledger:
+        """Open the database at ``url``.
+
+        ``create`` (default): a missing database and schema are created; without it a
+        missing SQLite file is an :class:`InputError`. ``replay`` (default): rebuild the
+        validity state by replaying every entry (O(n), no signature checks), which appending
+        needs; ``replay=False`` is for reading only — size, tree and checkpoint load in
+        O(log n) and :meth:`append_batch` is refused. Unreachable databases are
+        ``InputError`` too.
+        """
+        if not replay and kwargs.get("log_key") is not None:
+            raise InputError("a ledger opened without replay cannot append", field="replay")
         engine = storage.open_engine(url, must_exist=not create)
         try:
-            storage.create_schema(engine)
+            if create:
+                storage.create_schema(engine)
+            elif not inspect(engine).has_table(storage.entries.name):
+                raise InputError(
+                    "not a Gongxin database (no entries table); check --db", field="database"
+                )
             ledger = cls(engine, **kwargs)
             with engine.connect() as conn:
-                ledger._catch_up(conn)
+                if replay:
+                    ledger._catch_up(conn)
+                else:
+                    ledger._load_read_only(conn)
         except OperationalError as exc:
             engine.dispose()
             raise InputError(
@@ -110,7 +126,15 @@ class Ledger:
 
     @property
     def size(self) -> int:
-        return self.state.size
+        return self.state.size if self._read_only_size is None else self._read_only_size
+
+    def _load_read_only(self, conn: Connection) -> None:
+        """Size, metadata and tree peaks without replaying entries. O(log n) reads."""
+        e = storage.entries.c
+        last = conn.execute(select(func.max(e.idx))).scalar()
+        self._read_only_size = 0 if last is None else int(last) + 1
+        self._load_meta(conn)
+        self.tree = self._load_tree(conn, self._read_only_size)
 
     def _catch_up(self, conn: Connection) -> None:
         """Replay entries the in-memory state has not seen (written by an earlier run or
@@ -280,7 +304,7 @@ class Ledger:
         written) naming the batch position, the field and the rule.
         Cost: O(k log n) for k submissions, one transaction, one checkpoint signature.
         """
-        if self.log_key is None:
+        if self.log_key is None or self._read_only_size is not None:
             raise InputError("the log's private key is needed to append", field="log key")
         if self.origin is None and _meta is None:
             raise InputError(

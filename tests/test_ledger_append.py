@@ -694,3 +694,15 @@ def test_append_before_initialize_is_a_typed_error(tmp_path: Path) -> None:
         with pytest.raises((InputError, InvalidEntry)):
             ledger.append(sign(keys.authority, "log.genesis", genesis_body(keys)).canonical())
         assert ledger.size == 0
+
+
+def test_read_only_open_matches_the_replayed_ledger(env: LedgerEnv) -> None:
+    """replay=False loads size, tree and checkpoint in O(log n) and agrees exactly."""
+    with Ledger.open(f"sqlite:///{env.path}", create=False, replay=False) as ro:
+        assert ro.size == env.ledger.size
+        assert ro.tree.root() == env.ledger.tree.root()
+        assert ro.latest_checkpoint() == env.ledger.latest_checkpoint()
+        p = ro.inclusion_proof(1)
+        assert p.root == env.ledger.tree.root()
+        with pytest.raises(InputError):
+            ro.append(env.sign(env.keys["finance"], "fund.appropriate", fund_body(700)).canonical())
