@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import inspect
 import os
 import shutil
 import sqlite3
@@ -167,6 +168,14 @@ def open_ledger(path: Path | str, seed: int = DEFAULT_SEED, **kwargs: Any) -> Le
     :class:`DemoClock` (``ledger.clock.now = ...``). Replays the whole log: O(n)."""
     keys = derive_keys(seed)
     return Ledger.open(url_of(path), log_key=keys.log, clock=DemoClock(DEMO_START), **kwargs)
+
+
+def open_reader(path: Path | str) -> tuple[Ledger, bool]:
+    """Open the log at ``path`` for reading only: ``Ledger.open(url, replay=False)`` where
+    the library offers it (O(log n)), else a full replaying open. Returns (ledger, replayed)."""
+    if "replay" in inspect.signature(Ledger.open).parameters:
+        return Ledger.open(url_of(path), replay=False), False
+    return open_ledger(path), True
 
 
 # --------------------------------------------------------------------------- statements

@@ -73,13 +73,14 @@ def ensure_bundle(db: Path, bundle: Path, seed: int) -> tuple[int, int]:
     else:
         print(f"  exporting {db} to {bundle} ...", flush=True)
         t0 = time.perf_counter()
-        with fixtures.open_ledger(db, seed) as ledger:
+        ledger, replayed = fixtures.open_reader(db)
+        with ledger:
             t1 = time.perf_counter()
             n = export_bundle(ledger, bundle, force=True)
         t2 = time.perf_counter()
         print(
-            f"  Ledger.open (replay) {t1 - t0:.1f} s, export_bundle {t2 - t1:.1f} s "
-            f"({n / (t2 - t1):,.0f} entries/s)",
+            f"  Ledger.open ({'replay' if replayed else 'read-only'}) {t1 - t0:.1f} s, "
+            f"export_bundle {t2 - t1:.1f} s ({n / (t2 - t1):,.0f} entries/s)",
             flush=True,
         )
     entries = sigs = 0

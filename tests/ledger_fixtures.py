@@ -1,4 +1,5 @@
-"""Small helpers for the ledger, registry and CLI tests (not shared with ``logfactory``).
+"""Small helpers for the ledger, registry and CLI tests, and the deterministic pieces
+:mod:`tests.logfactory` builds its logs from (keys, clock, signer, genesis/grant/revoke bodies).
 
 Everything is deterministic: keys come from fixed seeds, statement ids from a counter, and the
 ledger's clock advances a fixed step per read, so two runs write byte-identical logs.
@@ -38,10 +39,22 @@ OFFICIAL_ROLES: dict[str, list[str]] = {
 }
 
 
-def key(name: str, *, key_name: str | None = None, seed: int = 0) -> SignerKey:
-    """A deterministic Ed25519 key named ``test-<name>`` (or ``key_name``)."""
-    digest = hashlib.sha256(f"gongxin-ledger-tests/{seed}/{name}".encode()).digest()
+def key(
+    name: str,
+    *,
+    key_name: str | None = None,
+    seed: int = 0,
+    namespace: str = "gongxin-ledger-tests",
+) -> SignerKey:
+    """A deterministic Ed25519 key named ``test-<name>`` (or ``key_name``), derived from
+    ``namespace``, ``seed`` and ``name``."""
+    digest = hashlib.sha256(f"{namespace}/{seed}/{name}".encode()).digest()
     return SignerKey.from_seed(key_name or f"test-{name}", digest)
+
+
+def det_uuid(label: str) -> str:
+    """A version-4 UUID derived from ``label`` (deterministic statement ids)."""
+    return str(uuid.UUID(bytes=hashlib.sha256(label.encode()).digest()[:16], version=4))
 
 
 class StepClock:
@@ -80,16 +93,18 @@ def make_keys(seed: int = 0, origin: str = ORIGIN) -> Keys:
 
 @dataclass
 class Signer:
-    """Signs statements with deterministic ids, a little before the clock's current time."""
+    """Signs statements with deterministic ids (``<prefix>/<counter>``, counting up), ``lead``
+    before the clock's current time."""
 
     clock: StepClock
     prefix: str = "s"
-    counter: int = 0
+    #: the number in the next statement id
+    counter: int = 1
+    lead: timedelta = timedelta(seconds=1)
 
     def next_id(self) -> str:
-        self.counter += 1
-        digest = hashlib.sha256(f"{self.prefix}/{self.counter}".encode()).digest()
-        return str(uuid.UUID(bytes=digest[:16], version=4))
+        n, self.counter = self.counter, self.counter + 1
+        return det_uuid(f"{self.prefix}/{n}")
 
     def __call__(
         self,
@@ -106,15 +121,22 @@ class Signer:
             body,
             signer,
             statement_id=statement_id or self.next_id(),
-            time=time if time is not None else self.clock.now - timedelta(seconds=1),
+            time=time if time is not None else self.clock.now - self.lead,
             cosigners=cosigners,
         )
 
 
 def genesis_body(keys: Keys, origin: str = ORIGIN) -> dict[str, Any]:
+    return genesis_body_for(keys.log, [keys.authority, keys.authority2], origin)
+
+
+def genesis_body_for(
+    log_key: SignerKey, authorities: Sequence[SignerKey], origin: str
+) -> dict[str, Any]:
+    """The body of a ``log.genesis`` naming ``log_key`` and ``authorities``."""
     return {
-        "authorities": [str(keys.authority.verifier()), str(keys.authority2.verifier())],
-        "log_key": str(keys.log.verifier()),
+        "authorities": [str(a.verifier()) for a in authorities],
+        "log_key": str(log_key.verifier()),
         "origin": origin,
     }
 

@@ -7,6 +7,9 @@ that every run produces byte-identical entries, checkpoints and reports.
 The bundle writer here stands in for ``gongxin export`` (the CLI is written elsewhere): it
 writes ``entries.jsonl`` (every line followed by ``\\n``), ``checkpoint`` and ``log.vkey``.
 
+The deterministic pieces (seeded keys, the stepping clock, the signer, genesis/grant/revoke
+bodies) are those of :mod:`tests.ledger_fixtures`.
+
 For tests that need an entry the ledger would refuse (a key never granted, a revoked key, a
 missing role), :func:`forge_line` builds the entry line by hand with the same canonical
 encoder, chained to the previous line, and :func:`sign_checkpoint_over` re-signs a checkpoint
@@ -25,6 +28,7 @@ from typing import Any
 
 from ledger.log import Ledger, format_log_time
 from ledger.signing import sign_statement
+from tests import ledger_fixtures as fx
 from verifier import merkle
 from verifier.canonical import canonical_bytes
 from verifier.checkpoint import Checkpoint, sign_checkpoint
@@ -46,25 +50,10 @@ OFFICIALS: dict[str, list[str]] = {
 }
 
 
-def seed_for(seed: int, name: str) -> bytes:
-    return hashlib.sha256(f"gongxin-test/{seed}/{name}".encode()).digest()
-
-
 def make_key(seed: int, name: str, key_name: str | None = None) -> SignerKey:
-    """A deterministic key; its key name defaults to ``test-<name>``."""
-    return SignerKey.from_seed(key_name or f"test-{name}", seed_for(seed, name))
-
-
-class FakeClock:
-    """A clock that advances ``step`` on each call (the ledger reads it once per batch)."""
-
-    def __init__(self, start: datetime = START, step: timedelta = timedelta(seconds=7)) -> None:
-        self.now = start
-        self.step = step
-
-    def __call__(self) -> datetime:
-        self.now += self.step
-        return self.now
+    """A deterministic key; its key name defaults to ``test-<name>`` (its own seed namespace,
+    so that these logs' keys are not those of :func:`tests.ledger_fixtures.make_keys`)."""
+    return fx.key(name, key_name=key_name, seed=seed, namespace="gongxin-test")
 
 
 @dataclass
@@ -90,10 +79,6 @@ class BuiltLog:
         if name.startswith("authority"):
             return self.authorities[int(name[len("authority") :] or 0)]
         return self.officials[name]
-
-
-def _uuid(seed: int, n: int) -> str:
-    return str(uuid.UUID(bytes=hashlib.sha256(f"sid/{seed}/{n}".encode()).digest()[:16], version=4))
 
 
 def _digest_int(*parts: object) -> int:
@@ -196,34 +181,16 @@ def build_log(
     if two_authorities:
         auths.append(make_key(seed, "authority1"))
     officials = {name: make_key(seed, name) for name in OFFICIALS}
-    clock = FakeClock()
-
-    # Statements are signed a little before they are logged (the clock only moves forward).
-    def signed_at() -> datetime:
-        return clock.now - timedelta(seconds=3)
-
-    counter = iter(range(10**9))
-
-    def sign(signer: SignerKey, kind: str, body: dict[str, Any], **kw: Any) -> Submission:
-        return sign_statement(
-            kind, body, signer, statement_id=_uuid(seed, next(counter)), time=signed_at(), **kw
-        )
-
+    # The ledger reads the clock once per batch; statements are signed a little before.
+    clock = fx.StepClock(START, timedelta(seconds=7))
+    sign = fx.Signer(clock, prefix=f"sid/{seed}", counter=0, lead=timedelta(seconds=3))
     marks: dict[str, int] = {}
     checkpoints: dict[int, str] = {}
     db = db_dir / f"log-{seed}-{uuid.uuid4().hex[:8]}.db"
     with Ledger.open(
         f"sqlite:///{db}", log_key=log_key, clock=clock, pool=SignaturePool(1)
     ) as ledger:
-        genesis = sign(
-            auths[0],
-            "log.genesis",
-            {
-                "authorities": [str(a.verifier()) for a in auths],
-                "log_key": str(log_key.verifier()),
-                "origin": origin,
-            },
-        )
+        genesis = sign(auths[0], "log.genesis", fx.genesis_body_for(log_key, auths, origin))
         ledger.initialize(genesis.canonical())
         checkpoints[ledger.size] = ledger.latest_checkpoint()
 
@@ -249,30 +216,14 @@ def build_log(
 
         for n, (name, roles) in enumerate(OFFICIALS.items()):
             granter = auths[n % len(auths)]
-            submit(
-                sign(
-                    granter,
-                    "key.grant",
-                    {
-                        "key": str(officials[name].verifier()),
-                        "roles": roles,
-                        "title": f"{name} 岗位",
-                    },
-                ),
-                f"grant:{name}",
-            )
+            body = fx.grant_body(officials[name], roles, f"{name} 岗位")
+            submit(sign(granter, "key.grant", body), f"grant:{name}")
         flush()  # keys are usable from the next index on; keep grants in their own batch
         half = domain_entries // 2
         for k, (who, kind, body) in enumerate(_domain_statements(domain_entries)):
             if k == half:
-                submit(
-                    sign(
-                        auths[0],
-                        "key.revoke",
-                        {"key_id": officials["temp-finance"].key_id_hex, "reason": "调岗"},
-                    ),
-                    "revoke",
-                )
+                revoke = fx.revoke_body(officials["temp-finance"], "调岗")
+                submit(sign(auths[0], "key.revoke", revoke), "revoke")
             signer = officials[who]
             mark = "cosigned" if k == 3 else None
             if who == "finance" and k < half and k % 3 == 0:
@@ -351,7 +302,8 @@ def forge_line(
         kind,
         body,
         signer,
-        statement_id=statement_id or _uuid(len(lines), _digest_int(kind, body, signer.key_id_hex)),
+        statement_id=statement_id
+        or fx.det_uuid(f"sid/{len(lines)}/{_digest_int(kind, body, signer.key_id_hex)}"),
         time=t - timedelta(seconds=2),
         cosigners=cosigners,
     )
@@ -395,33 +347,21 @@ def synthetic_lines(
     log_key = make_key(seed, "log", key_name=origin)
     auth = make_key(seed, "authority0")
     officials = {name: make_key(seed, name) for name in OFFICIALS if name != "temp-finance"}
-    t = START
+    clock = fx.StepClock(START, timedelta(milliseconds=40))
+    sign = fx.Signer(clock, prefix=f"sid/{seed}", counter=0)
     lines: list[bytes] = []
     prev = "0" * 64
 
     def add(signer: SignerKey, kind: str, body: dict[str, Any]) -> None:
-        nonlocal prev, t
-        t += timedelta(milliseconds=40)
-        sub = sign_statement(
-            kind, body, signer, statement_id=_uuid(seed, len(lines)), time=t - timedelta(seconds=1)
-        )
-        line = entry_bytes(len(lines), format_log_time(t), prev, sub)
+        nonlocal prev
+        t = clock()  # log time; the statement is signed a second before
+        line = entry_bytes(len(lines), format_log_time(t), prev, sign(signer, kind, body))
         lines.append(line)
         prev = merkle.leaf_hash(line).hex()
 
-    add(
-        auth,
-        "log.genesis",
-        {
-            "authorities": [str(auth.verifier())],
-            "log_key": str(log_key.verifier()),
-            "origin": origin,
-        },
-    )
+    add(auth, "log.genesis", fx.genesis_body_for(log_key, [auth], origin))
     for name, key in officials.items():
-        add(
-            auth, "key.grant", {"key": str(key.verifier()), "roles": OFFICIALS[name], "title": name}
-        )
+        add(auth, "key.grant", fx.grant_body(key, OFFICIALS[name], name))
     for who, kind, body in _domain_statements(max(0, n - len(lines))):
         add(officials[who], kind, body)
     return lines, log_key, [auth]

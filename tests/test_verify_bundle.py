@@ -9,13 +9,16 @@ from typing import Any
 import pytest
 
 from ledger.signing import sign_statement
+from tests import ledger_fixtures as fx
 from tests import logfactory as lf
-from verifier import audit
-from verifier.audit import verify_bundle, verify_inclusion_file
+from verifier import _chunks as chunks
+from verifier.audit import verify_bundle
 from verifier.checkpoint import Checkpoint, sign_checkpoint
 from verifier.entry import entry_bytes
 from verifier.errors import InputError, VerificationError
+from verifier.inclusion import verify_inclusion_file
 from verifier.note import SignerKey
+from verifier.report import AuditReport
 
 
 @pytest.fixture(scope="module")
@@ -28,20 +31,20 @@ def bundle(log: lf.BuiltLog, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return lf.export(log, tmp_path_factory.mktemp("bundle"))
 
 
-def _stable(report: audit.AuditReport) -> dict[str, Any]:
+def _stable(report: AuditReport) -> dict[str, Any]:
     out = report.to_json()
     del out["elapsed_seconds"], out["workers"]
     return out
 
 
-#: The two ways verify_bundle splits work between processes (see verifier.audit).
+#: The two ways verify_bundle splits work between processes (see verifier._chunks).
 MODES = {"main-parses": 2, "workers-parse": 0}
 
 
 @pytest.fixture(params=sorted(MODES))
 def mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run the test in each parallel mode (only matters for workers > 1)."""
-    monkeypatch.setattr(audit, "MAIN_PARSES_UP_TO", MODES[request.param])
+    monkeypatch.setattr(chunks, "MAIN_PARSES_UP_TO", MODES[request.param])
     return str(request.param)
 
 
@@ -62,7 +65,7 @@ def test_valid_log_verifies_in_process_and_in_workers(
     assert one.tree_size == log.size
     assert one.origin == log.origin
     for limit in MODES.values():
-        monkeypatch.setattr(audit, "MAIN_PARSES_UP_TO", limit)
+        monkeypatch.setattr(chunks, "MAIN_PARSES_UP_TO", limit)
         two = verify_bundle(bundle, log.log_key.verifier(), workers=2)
         assert two.workers == 2
         assert _stable(one) == _stable(two)
@@ -73,7 +76,7 @@ def test_chunk_boundaries_do_not_matter(
     log: lf.BuiltLog, bundle: Path, chunk_lines: int, mode: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reference = _stable(verify_bundle(bundle, log.log_key.verifier(), workers=1))
-    monkeypatch.setattr(audit, "CHUNK_LINES", chunk_lines)
+    monkeypatch.setattr(chunks, "CHUNK_LINES", chunk_lines)
     assert _stable(verify_bundle(bundle, log.log_key.verifier(), workers=2)) == reference
 
 
@@ -128,11 +131,7 @@ def test_wrong_log_key_fails_on_the_checkpoint(log: lf.BuiltLog, bundle: Path) -
 def _genesis_only(log_key: SignerKey, named_log_key: SignerKey, auth: SignerKey) -> list[bytes]:
     sub = sign_statement(
         "log.genesis",
-        {
-            "authorities": [str(auth.verifier())],
-            "log_key": str(named_log_key.verifier()),
-            "origin": named_log_key.name,
-        },
+        fx.genesis_body_for(named_log_key, [auth], named_log_key.name),
         auth,
         statement_id="00000000-0000-4000-8000-000000000001",
         time="2026-03-01T08:00:00Z",
@@ -264,7 +263,7 @@ def test_earlier_stateful_error_wins_over_later_parse_error(
     )
     lines[20] = b"{not json"
     lf.write_bundle(tmp_path, lines, log.checkpoint)
-    monkeypatch.setattr(audit, "CHUNK_LINES", chunk_lines)
+    monkeypatch.setattr(chunks, "CHUNK_LINES", chunk_lines)
     for w in (1, 2):
         exc = _fails(tmp_path, log, workers=w)
         assert (exc.index, exc.rule) == (12, "entry.log_time")
@@ -280,8 +279,8 @@ def test_workers_without_key_hints_still_verify(
 ) -> None:
     """Worker results are advisory: with no keys known to the workers, every signature is
     verified in the main process instead, and the verdict is the same."""
-    monkeypatch.setattr(audit._Audit, "_learn", lambda self, found: None)
-    monkeypatch.setattr(audit, "CHUNK_LINES", 5)
+    monkeypatch.setattr(chunks._Dispatch, "learn", lambda self, found: None)
+    monkeypatch.setattr(chunks, "CHUNK_LINES", 5)
     reference = _stable(verify_bundle(bundle, log.log_key.verifier(), workers=1))
     assert _stable(verify_bundle(bundle, log.log_key.verifier(), workers=2)) == reference
 
@@ -296,8 +295,8 @@ def test_worker_rejections_are_rechecked(
 ) -> None:
     """Main-parses mode: a signature a worker rejects is verified again in-process, so a
     valid log stays valid and a bad signature is still named at its own index."""
-    monkeypatch.setattr(audit, "MAIN_PARSES_UP_TO", 2)
-    monkeypatch.setattr(audit, "verify_triples", _refusing_verify_triples)
+    monkeypatch.setattr(chunks, "MAIN_PARSES_UP_TO", 2)
+    monkeypatch.setattr(chunks, "verify_triples", _refusing_verify_triples)
     reference = _stable(verify_bundle(bundle, log.log_key.verifier(), workers=1))
     assert _stable(verify_bundle(bundle, log.log_key.verifier(), workers=2)) == reference
     lines = list(log.lines)
@@ -311,10 +310,10 @@ def test_worker_rejections_are_rechecked(
     assert (exc.rule, exc.index) == ("signature.invalid", 15)
 
 
-_REAL_CHECK_CHUNK = audit.check_chunk
+_REAL_CHECK_CHUNK = chunks.check_chunk
 
 
-def _lying_check_chunk(first: int, chunk: Any, known: dict[str, bytes]) -> audit.WorkerResult:
+def _lying_check_chunk(first: int, chunk: Any, known: dict[str, bytes]) -> chunks.WorkerResult:
     """A worker that claims every signature verified under a key nobody holds."""
     leaves, verified, err = _REAL_CHECK_CHUNK(first, chunk, known)
     return leaves, [tuple(b"\x11" * 32 for _ in v) for v in verified], err
@@ -325,7 +324,7 @@ def test_worker_claims_under_another_key_are_rechecked(
 ) -> None:
     """Workers-parse mode: a worker result naming a key that is not the registry's key is
     not trusted: check_and_apply verifies that signature again in the main process."""
-    monkeypatch.setattr(audit, "MAIN_PARSES_UP_TO", 0)
+    monkeypatch.setattr(chunks, "MAIN_PARSES_UP_TO", 0)
     lines = list(log.lines)
     lines[15] = lf.edit_line(
         lines[15],
@@ -333,7 +332,7 @@ def test_worker_claims_under_another_key_are_rechecked(
     )
     lines = lf.rechain(lines, 16)
     lf.write_bundle(tmp_path, lines, lf.sign_checkpoint_over(lines, log.log_key))
-    monkeypatch.setattr(audit, "check_chunk", _lying_check_chunk)
+    monkeypatch.setattr(chunks, "check_chunk", _lying_check_chunk)
     exc = _fails(tmp_path, log, workers=2)
     assert (exc.rule, exc.index) == ("signature.invalid", 15)
 

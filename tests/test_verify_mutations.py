@@ -25,12 +25,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests import logfactory as lf
-from verifier import audit
+from verifier import _chunks as chunks
 from verifier.audit import verify_bundle
 from verifier.errors import VerificationError
 from verifier.note import SignerKey
 
-#: (workers, MAIN_PARSES_UP_TO): in-process, and both parallel modes of verifier.audit.
+#: (workers, MAIN_PARSES_UP_TO): in-process, and both parallel modes of verifier._chunks.
 CONFIGS = [(1, 2), (2, 2), (2, 0)]
 
 SETTINGS = settings(
@@ -130,9 +130,9 @@ def test_unsigned_field_edits_are_attributed_to_their_entry(
     lines = list(log.lines)
     lines[i] = lf.edit_line(lines[i], change)
     for chunk_lines in (2000, 1, 2):
-        monkeypatch.setattr(audit, "CHUNK_LINES", chunk_lines)
+        monkeypatch.setattr(chunks, "CHUNK_LINES", chunk_lines)
         for w, limit in CONFIGS:
-            monkeypatch.setattr(audit, "MAIN_PARSES_UP_TO", limit)
+            monkeypatch.setattr(chunks, "MAIN_PARSES_UP_TO", limit)
             exc = _verify_lines(workdir, log, lines, workers=w)
             assert exc.index == i, exc.one_line()
 
@@ -140,7 +140,7 @@ def test_unsigned_field_edits_are_attributed_to_their_entry(
 def test_flips_in_parallel_mode_name_the_same_line(
     log: lf.BuiltLog, workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(audit, "CHUNK_LINES", 4)
+    monkeypatch.setattr(chunks, "CHUNK_LINES", 4)
     sizes = [len(x) for x in log.lines]
 
     @settings(SETTINGS, max_examples=15)
@@ -150,7 +150,7 @@ def test_flips_in_parallel_mode_name_the_same_line(
         data = _flip(log, i, pos, xor)
         results = []
         for w, limit in CONFIGS:
-            monkeypatch.setattr(audit, "MAIN_PARSES_UP_TO", limit)
+            monkeypatch.setattr(chunks, "MAIN_PARSES_UP_TO", limit)
             results.append(_verify_raw(workdir, log, data, workers=w).as_dict())
         assert results[0]["index"] == i
         assert all(r == results[0] for r in results[1:])

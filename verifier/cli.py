@@ -24,13 +24,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from verifier.audit import (
-    MAX_CHECKPOINT_BYTES,
-    MAX_LINE_BYTES,
-    verify_bundle,
-    verify_inclusion_file,
-)
+from verifier._chunks import MAX_LINE_BYTES
+from verifier.audit import MAX_CHECKPOINT_BYTES, verify_bundle
 from verifier.errors import InputError, VerificationError
+from verifier.inclusion import verify_inclusion_file
 from verifier.note import VerifierKey, load_verifier_key
 
 EXIT_VALID = 0
