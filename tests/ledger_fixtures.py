@@ -16,7 +16,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ledger.log import Ledger, format_log_time
+from ledger.log import Ledger
+from ledger.records import format_log_time
 from ledger.signing import sign_statement
 from verifier import merkle
 from verifier.checkpoint import open_checkpoint

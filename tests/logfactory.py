@@ -26,7 +26,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ledger.log import Ledger, format_log_time
+from ledger.log import Ledger
+from ledger.records import format_log_time
 from ledger.signing import sign_statement
 from tests import ledger_fixtures as fx
 from verifier import merkle
@@ -336,35 +337,6 @@ def edit_line(line: bytes, change: Callable[[dict[str, Any]], None]) -> bytes:
     obj = _loads(line)
     change(obj)
     return canonical_bytes(obj)
-
-
-def synthetic_lines(
-    n: int, *, seed: int = 0, origin: str = ORIGIN
-) -> tuple[list[bytes], SignerKey, list[SignerKey]]:
-    """A valid log of ``n`` entries built without the database (fast; for performance runs):
-    genesis, grants, then domain entries, one signature each. Returns (lines, log key,
-    authority keys)."""
-    log_key = make_key(seed, "log", key_name=origin)
-    auth = make_key(seed, "authority0")
-    officials = {name: make_key(seed, name) for name in OFFICIALS if name != "temp-finance"}
-    clock = fx.StepClock(START, timedelta(milliseconds=40))
-    sign = fx.Signer(clock, prefix=f"sid/{seed}", counter=0)
-    lines: list[bytes] = []
-    prev = "0" * 64
-
-    def add(signer: SignerKey, kind: str, body: dict[str, Any]) -> None:
-        nonlocal prev
-        t = clock()  # log time; the statement is signed a second before
-        line = entry_bytes(len(lines), format_log_time(t), prev, sign(signer, kind, body))
-        lines.append(line)
-        prev = merkle.leaf_hash(line).hex()
-
-    add(auth, "log.genesis", fx.genesis_body_for(log_key, [auth], origin))
-    for name, key in officials.items():
-        add(auth, "key.grant", fx.grant_body(key, OFFICIALS[name], name))
-    for who, kind, body in _domain_statements(max(0, n - len(lines))):
-        add(officials[who], kind, body)
-    return lines, log_key, [auth]
 
 
 def inclusion_proof_json(

@@ -15,5 +15,13 @@ Public surface:
 - :mod:`verifier.checkpoint`  C2SP tlog-checkpoint (FORMAT.md §6)
 - :mod:`verifier.entry`       statements and log entries (FORMAT.md §3, §4)
 - :mod:`verifier.registry`    the key registry and role rules (FORMAT.md §7)
-- :mod:`verifier.audit`       streaming verification of an export bundle (FORMAT.md §8, §9)
+- :mod:`verifier.kinds`       entry kinds: roles and body shapes (FORMAT.md §7, §10)
+- :mod:`verifier.state`       the replayed state and ``check_and_apply``, THE validity rule (FORMAT.md §8)
+- :mod:`verifier.audit`       streaming verification of an export bundle (FORMAT.md §9)
+- :mod:`verifier.inclusion`   light mode: one entry against a checkpoint (FORMAT.md §9)
+- :mod:`verifier.report`      the reports ``--json`` writes
+- :mod:`verifier.cli`         ``gongxin-verify`` (exit codes 0 valid, 1 invalid, 2 usage, 3 bug)
+
+Internal: ``verifier.parallel`` (signature checks on every core), ``verifier._chunks``
+(chunked reading and dispatch), ``verifier.journal`` (undo log for rejected batches).
 """
