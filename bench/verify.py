@@ -97,7 +97,7 @@ def ensure_bundle(db: Path, bundle: Path, seed: int) -> tuple[int, int]:
 def child(bundle: Path, vkey_file: Path, workers: int) -> None:
     """Run one verification in this (fresh) process; print one JSON line."""
     from verifier.audit import verify_bundle
-    from verifier.note import parse_verifier_key
+    from verifier.keys import parse_verifier_key
 
     log_key = parse_verifier_key(vkey_file.read_text().strip())
     rss0 = P.peak_rss_mb()

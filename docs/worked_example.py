@@ -14,7 +14,7 @@ from verifier import merkle
 from verifier.canonical import canonical_bytes
 from verifier.checkpoint import Checkpoint, sign_checkpoint
 from verifier.entry import ZERO_HASH_HEX, entry_bytes
-from verifier.note import SignerKey
+from verifier.keys import SignerKey
 
 AUTHORITY = SignerKey.from_seed("example-authority", bytes(range(32)))
 LOG = SignerKey.from_seed("gongxin.example/demo", bytes(range(32, 64)))

@@ -24,7 +24,7 @@ from ledger.keyfile import read_private_key, write_private_key, write_verifier_k
 from ledger.log import Ledger
 from ledger.signing import sign_statement
 from verifier.errors import GongxinError, InputError, VerificationError
-from verifier.note import SignerKey, load_verifier_key
+from verifier.keys import SignerKey, load_verifier_key
 
 DEFAULT_DB = "sqlite:///gongxin.db"
 DEFAULT_LOG_KEY = "gongxin-log.key"

@@ -25,8 +25,8 @@ from typing import Any
 from ledger.keyfile import write_private_key, write_verifier_key
 from ledger.signing import sign_statement
 from verifier.entry import Submission
+from verifier.keys import SignerKey
 from verifier.kinds import PROCUREMENT_METHODS
-from verifier.note import SignerKey
 
 DEMO_START = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
 DEMO_ORIGIN = "gongxin.example/jiedao-001"

@@ -1,7 +1,7 @@
 """Private and public key files of the ledger (FORMAT.md §1).
 
 Private key files hold the Go ``sumdb/note`` private key string of a
-:class:`~verifier.note.SignerKey`, either
+:class:`~verifier.keys.SignerKey`, either
 
 - plain: ``PRIVATE+KEY+name+keyidhex+base64(0x01 || seed)\\n``, or
 - passphrase-encrypted::
@@ -36,7 +36,7 @@ import nacl.secret
 import nacl.utils
 
 from verifier.errors import InputError
-from verifier.note import SignerKey, VerifierKey, load_verifier_key, parse_signer_key
+from verifier.keys import SignerKey, VerifierKey, load_verifier_key, parse_signer_key
 
 __all__ = [
     "ENCRYPTED_HEADER",
@@ -262,6 +262,6 @@ def write_verifier_key(path: Path, vkey: VerifierKey) -> None:
 def read_verifier_key_arg(value: str) -> VerifierKey:
     """Accept a verifier key string or a path to a file holding one.
 
-    Same as :func:`verifier.note.load_verifier_key` (re-exported for the ledger CLI).
+    Same as :func:`verifier.keys.load_verifier_key` (re-exported for the ledger CLI).
     """
     return load_verifier_key(value)

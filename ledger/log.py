@@ -44,7 +44,7 @@ from verifier.checkpoint import Checkpoint, sign_checkpoint
 from verifier.entry import Entry, Submission, entry_bytes, parse_entry_line, parse_submission
 from verifier.errors import InputError, InvalidEntry, VerificationError
 from verifier.journal import Journal
-from verifier.note import SignerKey, VerifierKey, parse_verifier_key
+from verifier.keys import SignerKey, VerifierKey, parse_verifier_key
 from verifier.parallel import SignaturePool
 from verifier.state import LogState, NoDomainRules, Rulebook
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from verifier.entry import Signature, Submission, unsigned_statement
-from verifier.note import SignerKey
+from verifier.keys import SignerKey
 
 
 def format_statement_time(t: datetime) -> str:

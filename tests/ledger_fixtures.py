@@ -22,7 +22,7 @@ from ledger.signing import sign_statement
 from verifier import merkle
 from verifier.checkpoint import open_checkpoint
 from verifier.entry import Entry, Signature, Submission, entry_bytes, parse_entry_line
-from verifier.note import SignerKey
+from verifier.keys import SignerKey
 from verifier.parallel import SignaturePool
 from verifier.state import LogState
 

@@ -34,7 +34,7 @@ from verifier import merkle
 from verifier.canonical import canonical_bytes
 from verifier.checkpoint import Checkpoint, sign_checkpoint
 from verifier.entry import Submission, entry_bytes, parse_entry_line
-from verifier.note import SignerKey
+from verifier.keys import SignerKey
 from verifier.parallel import SignaturePool
 
 ORIGIN = "gongxin.example/test-log"

@@ -18,7 +18,8 @@ from verifier.checkpoint import (
     sign_checkpoint,
 )
 from verifier.errors import InputError, VerificationError
-from verifier.note import SignerKey, open_note, sign_note
+from verifier.keys import SignerKey
+from verifier.note import open_note, sign_note
 
 ORIGIN = "gongxin.example/log1"
 ROOT = hashlib.sha256(b"root").digest()

@@ -20,7 +20,7 @@ from ledger.cli import app
 from ledger.keyfile import read_private_key
 from verifier import merkle
 from verifier.checkpoint import open_checkpoint
-from verifier.note import VerifierKey, parse_verifier_key
+from verifier.keys import VerifierKey, parse_verifier_key
 
 from .ledger_fixtures import replay
 

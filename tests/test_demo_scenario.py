@@ -17,8 +17,8 @@ from ledger.log import Ledger
 from verifier import merkle
 from verifier.checkpoint import open_checkpoint
 from verifier.entry import parse_entry_line
+from verifier.keys import parse_verifier_key
 from verifier.kinds import KINDS
-from verifier.note import parse_verifier_key
 from verifier.parallel import SignaturePool
 from verifier.state import LogState
 

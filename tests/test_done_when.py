@@ -22,7 +22,7 @@ import pytest
 
 from verifier.audit import verify_bundle
 from verifier.errors import VerificationError
-from verifier.note import load_verifier_key
+from verifier.keys import load_verifier_key
 
 BIN = Path(sys.executable).parent
 

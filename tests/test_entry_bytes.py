@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from ledger.signing import sign_statement
 from verifier.entry import entry_bytes, parse_entry_line, parse_submission
-from verifier.note import SignerKey
+from verifier.keys import SignerKey
 
 KEY = SignerKey.from_seed("entry-bytes-test", bytes(32))
 SAFE = 2**53 - 1

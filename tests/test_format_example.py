@@ -10,7 +10,7 @@ from pathlib import Path
 from verifier import merkle
 from verifier.checkpoint import open_checkpoint
 from verifier.entry import parse_entry_line
-from verifier.note import parse_verifier_key
+from verifier.keys import parse_verifier_key
 from verifier.state import LogState
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"

@@ -16,7 +16,7 @@ from ledger.keyfile import (
     write_verifier_key,
 )
 from verifier.errors import InputError
-from verifier.note import SignerKey
+from verifier.keys import SignerKey
 
 PASSPHRASE = "correct horse battery staple"
 

@@ -17,7 +17,7 @@ from verifier.checkpoint import Checkpoint, sign_checkpoint
 from verifier.entry import entry_bytes
 from verifier.errors import InputError, VerificationError
 from verifier.inclusion import verify_inclusion_file
-from verifier.note import SignerKey
+from verifier.keys import SignerKey
 from verifier.report import AuditReport
 
 

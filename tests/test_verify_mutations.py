@@ -28,7 +28,7 @@ from tests import logfactory as lf
 from verifier import _chunks as chunks
 from verifier.audit import verify_bundle
 from verifier.errors import VerificationError
-from verifier.note import SignerKey
+from verifier.keys import SignerKey
 
 #: (workers, MAIN_PARSES_UP_TO): in-process, and both parallel modes of verifier._chunks.
 CONFIGS = [(1, 2), (2, 2), (2, 0)]

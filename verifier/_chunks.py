@@ -42,8 +42,8 @@ import orjson
 
 from verifier.entry import Entry, Signature, Statement, parse_entry_line
 from verifier.errors import InputError, VerificationError
+from verifier.keys import VerifierKey, parse_verifier_key, verify_ed25519
 from verifier.merkle import leaf_hash
-from verifier.note import VerifierKey, parse_verifier_key, verify_ed25519
 from verifier.parallel import verify_triples
 
 #: Lines per chunk handed to a worker (a chunk also ends after :data:`CHUNK_BYTES`).

@@ -66,8 +66,8 @@ from verifier._chunks import MAX_LINE_BYTES, Checked, Chunk, Reader, run_paralle
 from verifier.checkpoint import EMPTY_ROOT, Checkpoint, open_checkpoint
 from verifier.entry import Entry, parse_entry_line
 from verifier.errors import InputError, VerificationError
+from verifier.keys import VerifierKey
 from verifier.merkle import CompactRange, leaf_hash
-from verifier.note import VerifierKey
 from verifier.parallel import default_workers
 from verifier.report import AuditReport, KeyInfo
 from verifier.state import LogState

@@ -1,6 +1,6 @@
 """C2SP tlog-checkpoint v1.0.0: the signed tree head of a Gongxin log (FORMAT.md §6).
 
-A checkpoint is a signed note (:mod:`verifier.note`, FORMAT.md §1) whose text is::
+A checkpoint is a signed note (:mod:`verifier.note`, FORMAT.md §6) whose text is::
 
     <origin>\\n
     <tree size, decimal, no leading zeros>\\n
@@ -27,7 +27,8 @@ import re
 from dataclasses import dataclass
 
 from verifier.errors import InputError, VerificationError
-from verifier.note import SignerKey, VerifierKey, check_key_name, open_note, sign_note
+from verifier.keys import SignerKey, VerifierKey, check_key_name
+from verifier.note import open_note, sign_note
 
 __all__ = [
     "EMPTY_ROOT",

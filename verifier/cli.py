@@ -28,7 +28,7 @@ from verifier._chunks import MAX_LINE_BYTES
 from verifier.audit import MAX_CHECKPOINT_BYTES, verify_bundle
 from verifier.errors import InputError, VerificationError
 from verifier.inclusion import verify_inclusion_file
-from verifier.note import VerifierKey, load_verifier_key
+from verifier.keys import VerifierKey, load_verifier_key
 
 EXIT_VALID = 0
 EXIT_INVALID = 1

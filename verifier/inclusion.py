@@ -14,8 +14,8 @@ from typing import Any
 from verifier.audit import open_checkpoint_as
 from verifier.entry import parse_entry_line
 from verifier.errors import InputError, VerificationError
+from verifier.keys import VerifierKey
 from verifier.merkle import leaf_hash, verify_inclusion
-from verifier.note import VerifierKey
 from verifier.report import InclusionReport
 
 __all__ = ["parse_inclusion_proof", "verify_inclusion_file"]

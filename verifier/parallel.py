@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from verifier.note import verify_ed25519
+from verifier.keys import verify_ed25519
 
 Triple = tuple[bytes, bytes, bytes]
 

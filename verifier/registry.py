@@ -23,7 +23,7 @@ from typing import Any
 
 from verifier.errors import InputError, VerificationError
 from verifier.journal import Journal
-from verifier.note import VerifierKey, parse_verifier_key
+from verifier.keys import VerifierKey, parse_verifier_key
 
 #: FORMAT.md §7.1.
 ROLES: frozenset[str] = frozenset(

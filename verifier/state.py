@@ -17,8 +17,8 @@ from typing import Protocol
 from verifier.entry import ZERO_HASH_HEX, Entry
 from verifier.errors import VerificationError
 from verifier.journal import Journal
+from verifier.keys import verify_ed25519
 from verifier.kinds import KINDS
-from verifier.note import verify_ed25519
 from verifier.registry import KeyRegistry
 
 #: FORMAT.md §8 step 4: a statement may be logged at most this long after it was signed …
