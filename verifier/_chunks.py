@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import binascii
 import contextlib
-import multiprocessing
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -44,7 +43,7 @@ from verifier.entry import Entry, Signature, Statement, parse_entry_line
 from verifier.errors import InputError, VerificationError
 from verifier.keys import VerifierKey, parse_verifier_key, verify_ed25519
 from verifier.merkle import leaf_hash
-from verifier.parallel import verify_triples
+from verifier.parallel import process_pool, verify_triples
 
 #: Lines per chunk handed to a worker (a chunk also ends after :data:`CHUNK_BYTES`).
 CHUNK_LINES = 2000
@@ -345,9 +344,8 @@ def run_parallel(
     """
     dispatch = _Dispatch(main_parses=workers <= MAIN_PARSES_UP_TO)
     pending = sink.pending
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    window = max(2, WINDOW_PER_WORKER * workers)
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
+    window = WINDOW_PER_WORKER * workers
+    pool = process_pool(workers)
     try:
         while True:
             while len(pending) < window and (chunk := reader.read()) is not None:

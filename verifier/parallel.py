@@ -35,6 +35,13 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def process_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of ``workers`` processes, forked where the platform allows (cheap start, the
+    parent's modules already imported), spawned elsewhere."""
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
+
+
 class SignaturePool:
     """A lazily started process pool for Ed25519 verification.
 
@@ -48,10 +55,7 @@ class SignaturePool:
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-            self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context(method)
-            )
+            self._pool = process_pool(self.workers)
         return self._pool
 
     def submit(self, triples: Sequence[Triple]) -> Future[list[bool]]:
