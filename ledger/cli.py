@@ -74,9 +74,13 @@ def _passphrase() -> str | None:
 
 def _read_key(path: Path, what: str) -> SignerKey:
     if not path.exists():
-        raise InputError(
-            f"no such {what} file; create one with `gongxin keys new NAME`", field=str(path)
+        hint = (
+            "pass --log-key-file (or GONGXIN_LOG_KEY_FILE) with the file `gongxin init` created; "
+            "after `gongxin demo` it is gongxin-demo-keys/gongxin.example_jiedao-001.key"
+            if what == "log key"
+            else "create one with `gongxin keys new NAME`, or pass the right path"
         )
+        raise InputError(f"no such {what} file; {hint}", field=str(path))
     return read_private_key(path, _passphrase())
 
 

@@ -132,6 +132,9 @@ class Scenario:
     seed: int
     keys: DemoKeys
     clock: DemoClock
+    #: Activities per community per day. A larger demo is a busier district, so that even
+    #: 10^6 entries span months, not decades (log times stay in the past).
+    scale: int = 1
     rng: random.Random = field(init=False)
     community_secret: dict[str, bytes] = field(init=False)
 
@@ -255,39 +258,45 @@ class Scenario:
             )
             yield self._sign("payment.approve", {"payment_id": payment_id}, keys.approver)
         for community in COMMUNITIES:
-            organiser = keys.organisers[community]
-            activity_id = f"A-{community}-{day:05d}"
+            for n in range(self.scale):
+                yield from self._activity(day, community, n)
+
+    def _activity(self, day: int, community: str, n: int) -> Iterator[Submission]:
+        """One volunteer activity: registration, credit awards, a few redemptions."""
+        rng, keys = self.rng, self.keys
+        organiser = keys.organisers[community]
+        activity_id = f"A-{community}-{day:05d}" + (f"-{n}" if n else "")
+        yield self._sign(
+            "activity.register",
+            {
+                "activity_id": activity_id,
+                "community": community,
+                "category": ACTIVITY_CATEGORIES[rng.randrange(len(ACTIVITY_CATEGORIES))],
+                "date": self.clock.now.date().isoformat(),
+            },
+            organiser,
+        )
+        for _ in range(rng.randint(5, 30)):
+            resident = self.resident_ref(community, rng.randrange(60 * self.scale))
             yield self._sign(
-                "activity.register",
+                "credit.award",
                 {
+                    "resident_ref": resident,
                     "activity_id": activity_id,
-                    "community": community,
-                    "category": ACTIVITY_CATEGORIES[rng.randrange(len(ACTIVITY_CATEGORIES))],
-                    "date": self.clock.now.date().isoformat(),
+                    "minutes": rng.choice((30, 60, 90, 120, 180)),
                 },
                 organiser,
             )
-            for _ in range(rng.randint(5, 30)):
-                resident = self.resident_ref(community, rng.randrange(60))
-                yield self._sign(
-                    "credit.award",
-                    {
-                        "resident_ref": resident,
-                        "activity_id": activity_id,
-                        "minutes": rng.choice((30, 60, 90, 120, 180)),
-                    },
-                    organiser,
-                )
-            for _ in range(rng.randint(0, 3)):
-                yield self._sign(
-                    "credit.redeem",
-                    {
-                        "resident_ref": self.resident_ref(community, rng.randrange(60)),
-                        "item": REDEMPTION_ITEMS[rng.randrange(len(REDEMPTION_ITEMS))],
-                        "points": rng.choice((10, 20, 50)),
-                    },
-                    keys.service_desk,
-                )
+        for _ in range(rng.randint(0, 3)):
+            yield self._sign(
+                "credit.redeem",
+                {
+                    "resident_ref": self.resident_ref(community, rng.randrange(60 * self.scale)),
+                    "item": REDEMPTION_ITEMS[rng.randrange(len(REDEMPTION_ITEMS))],
+                    "points": rng.choice((10, 20, 50)),
+                },
+                keys.service_desk,
+            )
 
 
 def build_demo(
@@ -307,7 +316,8 @@ def build_demo(
     if keys_dir is not None:
         write_keys(keys, keys_dir)
     clock = DemoClock(DEMO_START)
-    scenario = Scenario(seed, keys, clock)
+    # About 80 entries per simulated day at scale 1: keep even 10^6 entries under ~300 days.
+    scenario = Scenario(seed, keys, clock, scale=1 + entries // 24_000)
     stream = scenario.statements()
     with Ledger.open(url, log_key=keys.log, clock=clock) as ledger:
         if ledger.size:
