@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import random
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.keyfile import write_private_key, write_verifier_key
-from ledger.signing import sign_statement
+from ledger.signing import sign_statement, uuid7
 from verifier.entry import Submission
 from verifier.keys import SignerKey
 from verifier.kinds import PROCUREMENT_METHODS
@@ -148,8 +147,9 @@ class Scenario:
     # -- helpers -----------------------------------------------------------------------
 
     def _sign(self, kind: str, body: dict[str, Any], key: SignerKey) -> Submission:
-        sid = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        bits = self.rng.getrandbits(128)
         signed_at = self.clock.now - timedelta(seconds=self.rng.randint(1, 600))
+        sid = uuid7(signed_at, bits)
         return sign_statement(kind, body, key, statement_id=sid, time=signed_at)
 
     def resident_ref(self, community: str, number: int) -> str:

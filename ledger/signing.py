@@ -4,6 +4,7 @@ submitting. The ledger never holds officials' private keys; it only verifies.
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -11,6 +12,17 @@ from typing import Any
 
 from verifier.entry import Signature, Submission, unsigned_statement
 from verifier.keys import SignerKey
+
+
+def uuid7(at: datetime | None = None, rand: int | None = None) -> str:
+    """A time-ordered UUID version 7 (RFC 9562 §5.7): 48-bit Unix milliseconds, version,
+    74 random bits. Statement ids SHOULD be UUIDv7 (FORMAT.md §3.1): ids that grow with time
+    keep the ledger's idempotency index append-mostly, so appends stay flat as the log grows.
+    ``at`` and ``rand`` (74 bits) make it deterministic, for the demo."""
+    ms = int((at or datetime.now(UTC)).timestamp() * 1000) & ((1 << 48) - 1)
+    r = secrets.randbits(74) if rand is None else rand & ((1 << 74) - 1)
+    value = (ms << 80) | (0x7 << 76) | ((r >> 62) << 64) | (0b10 << 62) | (r & ((1 << 62) - 1))
+    return str(uuid.UUID(int=value))
 
 
 def format_statement_time(t: datetime) -> str:
@@ -29,11 +41,11 @@ def sign_statement(
 ) -> Submission:
     """Build the statement, sign it with ``key`` (and any co-signers), return the submission.
 
-    ``statement_id`` defaults to a random UUID (it is the idempotency key: reuse it to retry
+    ``statement_id`` defaults to a new UUIDv7 (it is the idempotency key: reuse it to retry
     safely); ``time`` defaults to now. Raises ``VerificationError("entry.shape")`` naming the
     field for a malformed kind, body or time. Cost: one Ed25519 signature per signer.
     """
-    sid = statement_id or str(uuid.uuid4())
+    sid = statement_id or uuid7()
     if time is None:
         time = datetime.now(UTC)
     t = format_statement_time(time) if isinstance(time, datetime) else time
