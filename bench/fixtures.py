@@ -35,6 +35,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 import primitives  # noqa: F401  (puts the repository on sys.path)
 
 from ledger.demo import DEMO_START, DemoClock, Scenario, build_demo, derive_keys
@@ -221,12 +222,20 @@ class FastForwardScenario(Scenario):
         return super()._sign(kind, body, key)
 
 
-def _stream(seed: int, skip: int, compress: int) -> Iterator[tuple[bytes, datetime]]:
+def _scenario(seed: int, clock: DemoClock, scale: int) -> FastForwardScenario:
+    keys = derive_keys(seed)
+    if scale != 1:  # demos of newer ledger versions are "busier" (Scenario.scale)
+        return FastForwardScenario(seed, keys, clock, scale=scale)  # type: ignore[call-arg]
+    return FastForwardScenario(seed, keys, clock)
+
+
+def _stream(
+    seed: int, skip: int, compress: int, scale: int = 1
+) -> Iterator[tuple[bytes, datetime]]:
     """(canonical submission, simulated time of its day) for the demo statements from
     number ``skip`` on."""
-    keys = derive_keys(seed)
     clock = CompressedClock(DEMO_START)
-    sc = FastForwardScenario(seed, keys, clock)
+    sc = _scenario(seed, clock, scale)
     stream = sc.statements()
     sc.skipping = True
     for _ in range(skip):
@@ -246,6 +255,28 @@ def self_check(seed: int = DEFAULT_SEED) -> None:
     assert [next(got)[0] for _ in range(100)] == want, "fast-forward drifted from the demo"
 
 
+def detect_scale(path: Path, seed: int = DEFAULT_SEED, tail: int = 20) -> int:
+    """The ``Scenario.scale`` the demo log at ``path`` was built with: the one whose
+    fast-forwarded stream reproduces the log's last ``tail`` statement ids. (Newer ledger
+    versions build larger demos at a larger scale; caches built earlier used scale 1.) This
+    also proves that :func:`continuation` continues exactly this log."""
+    n = db_size(path)
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as c:
+        rows = c.execute(
+            "SELECT statement_id FROM entries WHERE idx >= ? ORDER BY idx", (n - tail,)
+        ).fetchall()
+    want = [r[0] for r in rows]
+    candidates = [1]
+    if "scale" in getattr(Scenario, "__dataclass_fields__", {}):
+        candidates = list(dict.fromkeys([1 + n // 24_000, 1]))
+    for scale in candidates:
+        it = _stream(seed, n - len(want), 1, scale)
+        got = [orjson.loads(next(it)[0])["statement"]["id"] for _ in want]
+        if got == want:
+            return scale
+    raise RuntimeError(f"{path}: cannot reproduce its demo stream (scales tried: {candidates})")
+
+
 @dataclass
 class Presigned:
     """Statements continuing a log of ``base`` entries; ``times[k]`` is the simulated time
@@ -259,11 +290,16 @@ class Presigned:
 
 
 def continuation(
-    base: int, count: int, seed: int = DEFAULT_SEED, compress: int = TIME_COMPRESSION
+    base: int,
+    count: int,
+    seed: int = DEFAULT_SEED,
+    compress: int = TIME_COMPRESSION,
+    scale: int = 1,
 ) -> Presigned:
-    """Pre-sign the ``count`` demo statements that follow a demo log of ``base`` entries."""
+    """Pre-sign the ``count`` demo statements that follow a demo log of ``base`` entries
+    built at ``scale`` (see :func:`detect_scale`)."""
     t0 = time.perf_counter()
-    it = _stream(seed, base, compress)
+    it = _stream(seed, base, compress, scale)
     first = next(it)
     t1 = time.perf_counter()
     subs, times = [first[0]], [first[1]]

@@ -188,6 +188,31 @@ def measure_raw(repeats: int = 3, workers: int | None = None, verbose: bool = Tr
     return Raw(n, e1, en, sh, oj)
 
 
+class Adjacent:
+    """Short raw Ed25519 measurements taken right before and after each measured run, so
+    that a run is compared with the machine as it was during that run (other work on a
+    shared 2-core machine can halve the raw rate from one minute to the next)."""
+
+    def __init__(self, workers: int | None = None, count: int = 5000) -> None:
+        self.workers = workers or len(os.sched_getaffinity(0))
+        self.count = count
+        self.triples = make_samples(64).triples
+
+    def measure(self) -> tuple[float, float]:
+        """(1-core rate, all-core rate) now; ~1.5 s."""
+        one = ed25519_rate_1core(self.triples, self.count)
+        many = ed25519_rate_ncores(self.triples, self.workers, self.count)
+        return one, many
+
+    def around(self, fn: Callable[[], Any]) -> tuple[Any, float, float]:
+        """Run ``fn``; return (its result, mean 1-core rate, mean all-core rate) measured
+        just before and just after it."""
+        a1, an = self.measure()
+        out = fn()
+        b1, bn = self.measure()
+        return out, (a1 + b1) / 2, (an + bn) / 2
+
+
 # --------------------------------------------------------------------------- reporting
 
 
