@@ -351,7 +351,10 @@ class Ledger:
         tree_before = self.tree.copy()
         try:
             # Step 3: the write transaction; BEGIN IMMEDIATE makes it the sole appender.
-            with self.engine.begin() as conn:
+            with (
+                self.engine.connect().execution_options(**{storage.WRITE_OPTION: True}) as conn,
+                conn.begin(),
+            ):
                 self._catch_up(conn)
                 # Step 4: idempotency by statement id.
                 ids = [s.statement.id for s in parsed]

@@ -10,8 +10,8 @@ Tables (all append-only, enforced by triggers — see :func:`install_append_only
 - ``checkpoints``  every signed checkpoint, by tree size.
 
 SQLite is opened in WAL mode with ``synchronous=FULL`` (a commit is durable when it returns)
-and every transaction starts with ``BEGIN IMMEDIATE``, which takes the write lock at once: the
-append transaction is the log's single sequencer.
+and every write transaction starts with ``BEGIN IMMEDIATE``, which takes the write lock at
+once: the append transaction is the log's single sequencer. Reads begin deferred.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from verifier.errors import InputError
 
 SCHEMA_VERSION = "1"
+#: Execution option marking a connection whose transactions write (``BEGIN IMMEDIATE``).
+WRITE_OPTION = "gongxin_write"
 
 metadata = MetaData()
 
@@ -152,7 +154,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock at once (the append transaction is the sequencer);
+        # readers use a deferred BEGIN, so proofs and exports never wait for appends (WAL).
+        writer = conn.get_execution_options().get(WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 
 
 def create_schema(engine: Engine) -> None:

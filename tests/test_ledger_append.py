@@ -706,3 +706,21 @@ def test_read_only_open_matches_the_replayed_ledger(env: LedgerEnv) -> None:
         assert p.root == env.ledger.tree.root()
         with pytest.raises(InputError):
             ro.append(env.sign(env.keys["finance"], "fund.appropriate", fund_body(700)).canonical())
+
+
+def test_reads_do_not_wait_for_a_writer(env: LedgerEnv) -> None:
+    """Proofs, checkpoints and exports begin deferred (WAL readers), so an open write
+    transaction elsewhere never blocks them; only appends take the write lock."""
+    import time
+
+    writer = sqlite3.connect(env.path, timeout=0.1, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # hold the write lock
+        started = time.perf_counter()
+        proof = env.ledger.inclusion_proof(1)
+        lines = list(env.ledger.iter_lines(0, 2))
+        assert time.perf_counter() - started < 5  # a blocked read would wait 30 s and fail
+        assert proof.tree_size == env.ledger.size and len(lines) == 2
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
