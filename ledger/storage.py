@@ -44,6 +44,10 @@ WRITE_OPTION = "gongxin_write"
 
 metadata = MetaData()
 
+#: A 64-bit integer key that is SQLite's rowid itself ("INTEGER PRIMARY KEY"), so the table
+#: needs no separate primary-key index; BIGINT elsewhere.
+_ROWID = BigInteger().with_variant(Integer, "sqlite")
+
 meta = Table(
     "meta",
     metadata,
@@ -54,7 +58,7 @@ meta = Table(
 entries = Table(
     "entries",
     metadata,
-    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("idx", _ROWID, primary_key=True, autoincrement=False),
     Column("statement_id", String(36), nullable=False, unique=True),
     Column("submission_sha256", LargeBinary(32), nullable=False),
     Column("kind", String(64), nullable=False),
@@ -68,12 +72,13 @@ merkle_nodes = Table(
     Column("level", Integer, primary_key=True, autoincrement=False),
     Column("idx", BigInteger, primary_key=True, autoincrement=False),
     Column("hash", LargeBinary(32), nullable=False),
+    sqlite_with_rowid=False,  # the (level, idx) key is the table: no second B-tree
 )
 
 checkpoints = Table(
     "checkpoints",
     metadata,
-    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("size", _ROWID, primary_key=True, autoincrement=False),
     Column("note", Text, nullable=False),
 )
 
