@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import base64
 import copy
-import json
-import os
 import pickle
 from pathlib import Path
 from typing import Any
@@ -23,31 +21,6 @@ from verifier.keys import (
     parse_verifier_key,
     verify_ed25519,
 )
-
-
-def _shared_dir() -> Path:
-    env = os.environ.get("GONGXIN_SHARED_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared"
-
-
-@pytest.fixture(scope="module")
-def vec() -> dict[str, Any]:
-    path = _shared_dir() / "vectors" / "signed-note.json"
-    if not path.exists():
-        pytest.skip(f"signed-note vector not found at {path}")
-    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return data
-
-
-@pytest.fixture(scope="module")
-def peter(vec: dict[str, Any]) -> VerifierKey:
-    return parse_verifier_key(vec["vkey"])
-
-
-@pytest.fixture(scope="module")
-def enoch(vec: dict[str, Any]) -> VerifierKey:
-    return parse_verifier_key(vec["other_vkey"])
-
 
 # --------------------------------------------------------------------------- vector
 

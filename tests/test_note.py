@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
-import os
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,32 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from verifier.errors import InputError, VerificationError
-from verifier.keys import SignerKey, VerifierKey, parse_signer_key, parse_verifier_key
+from verifier.keys import SignerKey, VerifierKey, parse_signer_key
 from verifier.note import MAX_SIGNATURES, open_note, sign_note
-
-
-def _shared_dir() -> Path:
-    env = os.environ.get("GONGXIN_SHARED_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared"
-
-
-@pytest.fixture(scope="module")
-def vec() -> dict[str, Any]:
-    path = _shared_dir() / "vectors" / "signed-note.json"
-    if not path.exists():
-        pytest.skip(f"signed-note vector not found at {path}")
-    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return data
-
-
-@pytest.fixture(scope="module")
-def peter(vec: dict[str, Any]) -> VerifierKey:
-    return parse_verifier_key(vec["vkey"])
-
-
-@pytest.fixture(scope="module")
-def enoch(vec: dict[str, Any]) -> VerifierKey:
-    return parse_verifier_key(vec["other_vkey"])
 
 
 def _rule(exc: pytest.ExceptionInfo[VerificationError]) -> str:

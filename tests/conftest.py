@@ -1,0 +1,42 @@
+"""Shared test fixtures: where the public test vectors live, and the signed-note vector.
+
+The vectors come from ``../shared/vectors`` beside the checkout (CI clones main with shared/
+next to it), or from ``$GONGXIN_SHARED_DIR``. A missing vector fails the tests that need it;
+it is never skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from verifier.keys import VerifierKey, parse_verifier_key
+
+
+def shared_dir() -> Path:
+    """The ``shared`` directory holding ``vectors/``."""
+    env = os.environ.get("GONGXIN_SHARED_DIR")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared"
+
+
+@pytest.fixture(scope="session")
+def vec() -> dict[str, Any]:
+    """The C2SP signed-note vector (from Go's sumdb/note tests)."""
+    path = shared_dir() / "vectors" / "signed-note.json"
+    assert path.is_file(), f"signed-note vector not found at {path}; set GONGXIN_SHARED_DIR"
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+@pytest.fixture(scope="session")
+def peter(vec: dict[str, Any]) -> VerifierKey:
+    return parse_verifier_key(vec["vkey"])
+
+
+@pytest.fixture(scope="session")
+def enoch(vec: dict[str, Any]) -> VerifierKey:
+    return parse_verifier_key(vec["other_vkey"])
