@@ -15,6 +15,8 @@ import base64
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -82,6 +84,16 @@ def _read_key(path: Path, what: str) -> SignerKey:
         )
         raise InputError(f"no such {what} file; {hint}", field=str(path))
     return read_private_key(path, _passphrase())
+
+
+@contextmanager
+def _reading(db: str) -> Iterator[Ledger]:
+    """Open the log read-only (no replay, nothing created); errors become one line + exit."""
+    try:
+        with Ledger.open(db, create=False, replay=False) as ledger:
+            yield ledger
+    except GongxinError as exc:
+        _fail(exc)
 
 
 def _print_json(obj: Any) -> None:
@@ -226,11 +238,8 @@ def append(
 @app.command()
 def checkpoint(db: DbOption = DEFAULT_DB) -> None:
     """打印最新签名检查点 — print the latest signed checkpoint (C2SP tlog-checkpoint)."""
-    try:
-        with Ledger.open(db, create=False, replay=False) as ledger:
-            sys.stdout.write(ledger.latest_checkpoint())
-    except GongxinError as exc:
-        _fail(exc)
+    with _reading(db) as ledger:
+        sys.stdout.write(ledger.latest_checkpoint())
 
 
 @app.command()
@@ -238,13 +247,10 @@ def entry(
     index: Annotated[int, typer.Argument(help="条目序号 entry index")], db: DbOption = DEFAULT_DB
 ) -> None:
     """打印一条日志条目 — print entry INDEX exactly as logged (one canonical JSON line)."""
-    try:
-        with Ledger.open(db, create=False, replay=False) as ledger:
-            if not 0 <= index < ledger.size:
-                raise InputError(f"index must be between 0 and {ledger.size - 1}", field="index")
-            sys.stdout.buffer.write(next(ledger.iter_lines(index, index + 1)) + b"\n")
-    except GongxinError as exc:
-        _fail(exc)
+    with _reading(db) as ledger:
+        if not 0 <= index < ledger.size:
+            raise InputError(f"index must be between 0 and {ledger.size - 1}", field="index")
+        sys.stdout.buffer.write(next(ledger.iter_lines(index, index + 1)) + b"\n")
 
 
 def _proof_json(index: int, size: int, path: list[bytes]) -> dict[str, Any]:
@@ -264,11 +270,8 @@ def prove_inclusion(
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """包含证明 — inclusion proof of entry INDEX in the tree of --size entries (JSON)."""
-    try:
-        with Ledger.open(db, create=False, replay=False) as ledger:
-            p = ledger.inclusion_proof(index, size)
-    except GongxinError as exc:
-        _fail(exc)
+    with _reading(db) as ledger:
+        p = ledger.inclusion_proof(index, size)
     out = _proof_json(p.leaf_index, p.tree_size, p.path)
     out["root"] = base64.b64encode(p.root).decode()
     _print_json(out)
@@ -283,11 +286,8 @@ def prove_consistency(
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """一致性证明 — consistency proof between trees of SIZE1 and SIZE2 entries (JSON)."""
-    try:
-        with Ledger.open(db, create=False, replay=False) as ledger:
-            p = ledger.consistency_proof(size1, size2)
-    except GongxinError as exc:
-        _fail(exc)
+    with _reading(db) as ledger:
+        p = ledger.consistency_proof(size1, size2)
     b64 = base64.b64encode
     _print_json(
         {
@@ -311,11 +311,8 @@ def export(
     """导出审计包 — write entries.jsonl, checkpoint and log.vkey for gongxin-verify."""
     from ledger.export import export_bundle
 
-    try:
-        with Ledger.open(db, create=False, replay=False) as ledger:
-            n = export_bundle(ledger, directory, force=force)
-    except GongxinError as exc:
-        _fail(exc)
+    with _reading(db) as ledger:
+        n = export_bundle(ledger, directory, force=force)
     typer.echo(f"✓ 已导出 exported {n} entries to {directory}")
     typer.echo(f"  验证 verify: gongxin-verify {directory} --log-key {directory / 'log.vkey'}")
 
