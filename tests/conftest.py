@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from verifier.keys import VerifierKey, parse_verifier_key
+
+from .ledger_fixtures import LedgerEnv, standard_ledger
 
 
 def shared_dir() -> Path:
@@ -40,3 +43,11 @@ def peter(vec: dict[str, Any]) -> VerifierKey:
 @pytest.fixture(scope="session")
 def enoch(vec: dict[str, Any]) -> VerifierKey:
     return parse_verifier_key(vec["other_vkey"])
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[LedgerEnv]:
+    """A ledger on a temporary SQLite file with the standard keys and a few entries."""
+    e = standard_ledger(tmp_path)
+    yield e
+    e.ledger.close()
