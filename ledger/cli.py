@@ -22,6 +22,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
+from ledger.cli_residents import residents_app
 from ledger.keyfile import read_private_key, write_private_key, write_verifier_key
 from ledger.log import Ledger
 from ledger.signing import sign_statement
@@ -43,6 +44,7 @@ prove_app = typer.Typer(
 )
 app.add_typer(keys_app, name="keys")
 app.add_typer(prove_app, name="prove")
+app.add_typer(residents_app, name="residents")
 
 DbOption = Annotated[
     str,

@@ -46,7 +46,8 @@ from verifier.errors import InputError, InvalidEntry, VerificationError
 from verifier.journal import Journal
 from verifier.keys import SignerKey, VerifierKey, parse_verifier_key
 from verifier.parallel import SignaturePool
-from verifier.state import LogState, NoDomainRules, Rulebook
+from verifier.rules import DomainRules
+from verifier.state import LogState, Rulebook
 
 
 class Ledger:
@@ -62,7 +63,7 @@ class Ledger:
         *,
         log_key: SignerKey | None = None,
         clock: Clock = utc_now,
-        rulebook: Callable[[], Rulebook] = NoDomainRules,
+        rulebook: Callable[[], Rulebook] = DomainRules,
         pool: SignaturePool | None = None,
     ) -> None:
         self.engine = engine

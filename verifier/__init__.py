@@ -17,6 +17,9 @@ Public surface:
 - :mod:`verifier.entry`       statements and log entries (FORMAT.md §3, §4)
 - :mod:`verifier.registry`    the key registry and role rules (FORMAT.md §7)
 - :mod:`verifier.kinds`       entry kinds: roles and body shapes (FORMAT.md §7, §10)
+- :mod:`verifier.rules`       the funds-and-credits rulebook: policy, parties, funds, contracts,
+  payments, activities, credits (FORMAT.md §10)
+- :mod:`verifier.pseudonym`   resident pseudonyms (FORMAT.md §10.5)
 - :mod:`verifier.state`       the replayed state and ``check_and_apply``, THE validity rule (FORMAT.md §8)
 - :mod:`verifier.audit`       streaming verification of an export bundle (FORMAT.md §9)
 - :mod:`verifier.inclusion`   light mode: one entry against a checkpoint (FORMAT.md §9)

@@ -42,6 +42,10 @@ class Journal:
         setattr(obj, name, value)
         self._undo.append(lambda: setattr(obj, name, old))
 
+    def call_on_rollback(self, undo: Callable[[], None]) -> None:
+        """Run ``undo`` on rollback (for changes the other methods cannot express)."""
+        self._undo.append(undo)
+
     def rollback(self) -> None:
         """Undo every recorded change, newest first, and forget them."""
         while self._undo:
@@ -53,3 +57,30 @@ class Journal:
 
     def __len__(self) -> int:
         return len(self._undo)
+
+
+# -- helpers for code that runs with or without a journal (verifier vs ledger) ----------------
+
+
+def put(journal: Journal | None, mapping: MutableMapping[Any, Any], key: Any, value: Any) -> None:
+    """``mapping[key] = value``, through ``journal`` when there is one. O(1)."""
+    if journal is None:
+        mapping[key] = value
+    else:
+        journal.set_item(mapping, key, value)
+
+
+def drop(journal: Journal | None, mapping: MutableMapping[Any, Any], key: Any) -> None:
+    """``del mapping[key]`` if present, through ``journal`` when there is one. O(1)."""
+    if journal is None:
+        mapping.pop(key, None)
+    else:
+        journal.delete_item(mapping, key)
+
+
+def assign(journal: Journal | None, obj: Any, name: str, value: Any) -> None:
+    """``setattr(obj, name, value)``, through ``journal`` when there is one. O(1)."""
+    if journal is None:
+        setattr(obj, name, value)
+    else:
+        journal.set_attr(obj, name, value)

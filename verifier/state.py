@@ -20,6 +20,7 @@ from verifier.journal import Journal
 from verifier.keys import verify_ed25519
 from verifier.kinds import KINDS
 from verifier.registry import KeyRegistry
+from verifier.rules import DomainRules
 
 #: FORMAT.md §8 step 4: a statement may be logged at most this long after it was signed …
 MAX_STATEMENT_AGE = timedelta(days=7)
@@ -30,18 +31,14 @@ MAX_CLOCK_SKEW = timedelta(minutes=5)
 class Rulebook(Protocol):
     """The business rules hook (FORMAT.md §10): funds, contracts, payments, credits.
 
+    The rulebook of every Gongxin log is :class:`verifier.rules.DomainRules`; the protocol
+    exists so that state and rules stay separate modules.
+
     ``apply`` raises :class:`VerificationError` naming the rule, or records the entry's
     effect (undoably, through ``journal`` when one is given). Pure: no I/O.
     """
 
     def apply(self, entry: Entry, journal: Journal | None) -> None: ...
-
-
-class NoDomainRules:
-    """The rulebook of a log with shape checks only (until the full rulebook lands)."""
-
-    def apply(self, entry: Entry, journal: Journal | None) -> None:
-        return None
 
 
 @dataclass(slots=True)
@@ -58,7 +55,7 @@ class LogState:
     prev: str = ZERO_HASH_HEX
     log_time: str = ""
     registry: KeyRegistry = field(default_factory=KeyRegistry)
-    rulebook: Rulebook = field(default_factory=NoDomainRules)
+    rulebook: Rulebook = field(default_factory=DomainRules)
     recent_ids: dict[str, datetime] = field(default_factory=dict)
     _expiry: list[tuple[datetime, str]] = field(default_factory=list)
 

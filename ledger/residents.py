@@ -1,0 +1,437 @@
+"""The off-ledger resident register (居民登记册) and erasure under PIPL Art. 47 (docs/RESIDENTS.md).
+
+On the log a resident is only a ``resident_ref`` (:func:`verifier.pseudonym.resident_ref`):
+HMAC-SHA-256 of a random register number under the community's secret, truncated to 16
+bytes. Who that is — name, resident ID number, phone — lives here, off the log, in two
+tables in the same database as the ledger:
+
+- ``community_secrets``  one 32-byte secret per community, created on first enrolment
+                         (``secrets.token_bytes(32)``), plus one reserved row
+                         (:data:`PEPPER_ROW`, not a valid community name) holding the
+                         register's lookup-code pepper;
+- ``resident_register``  one row per resident: register number, community, resident_ref,
+                         name, ID number, phone, hash of the lookup code, enrolment time.
+
+These tables are deliberately *not* append-only: they live in their own :data:`metadata`,
+so ``ledger.storage.create_schema`` never creates them and its triggers never apply to them.
+
+Lookup codes (8 Crockford base-32 characters, 40 bits, shown once at enrolment) are stored
+only as ``scrypt(code, salt=pepper, n=2**14, r=8, p=1)``. The salt is one random pepper per
+register rather than one per row, so that a code can be found by an indexed equality lookup
+(a per-row salt would need one scrypt per resident per lookup); scrypt's cost (~16 MiB,
+tens of milliseconds) is what makes trying all 2^40 codes against a stolen database
+impractical. Rate-limiting guesses is the phone page's job.
+
+Erasure (:meth:`ResidentRegister.erase`) deletes the row. On SQLite every connection of the
+register runs with ``PRAGMA secure_delete=ON`` (deleted cells and freed pages are
+overwritten with zeros, including copies moved by earlier page splits), and the delete is
+followed by ``PRAGMA wal_checkpoint(TRUNCATE)``, which copies the zeroed pages into the
+database file and truncates the write-ahead log to zero bytes. On PostgreSQL the delete is
+followed by ``VACUUM FULL resident_register`` — best effort until issue 5 tests it: the
+server's WAL, WAL archives, replicas and the file system's freed blocks are not scrubbed.
+On any database, backups and copies taken before the erasure are the operator's
+responsibility.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    event,
+    inspect,
+    select,
+)
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from ledger import storage
+from verifier.errors import GongxinError, InputError
+from verifier.pseudonym import resident_ref
+
+#: Crockford base-32 digits (no I, L, O, U).
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_CROCKFORD_READ = str.maketrans({"O": "0", "I": "1", "L": "1"})
+#: Register numbers: "R" and 20 Crockford digits (100 random bits).
+REGISTER_NO_DIGITS = 20
+#: Lookup codes: 8 Crockford digits (40 random bits).
+LOOKUP_CODE_LEN = 8
+#: The reserved ``community_secrets`` row holding the lookup-code pepper (no community
+#: name can take this value: communities match :data:`COMMUNITY_RE`).
+PEPPER_ROW = "~lookup-code-pepper"
+#: Community names: the identifier pattern of FORMAT.md §10.
+COMMUNITY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+PHONE_RE = re.compile(r"1[0-9]{10}")
+ID_NUMBER_RE = re.compile(r"[0-9]{17}[0-9X]")
+NAME_MAX = 50
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
+_ID_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))
+
+metadata = MetaData()
+
+community_secrets = Table(
+    "community_secrets",
+    metadata,
+    Column("community", String(64), primary_key=True),
+    Column("secret", LargeBinary(32), nullable=False),
+    Column("created_at", String(32), nullable=False),
+)
+
+resident_register = Table(
+    "resident_register",
+    metadata,
+    Column("register_no", String(21), primary_key=True),
+    Column("community", String(64), nullable=False),
+    Column("resident_ref", String(32), nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("id_number", String(18), nullable=True, unique=True),
+    Column("phone", String(11), nullable=True),
+    Column("lookup_hash", LargeBinary(32), nullable=False, unique=True),
+    Column("enrolled_at", String(32), nullable=False),
+)
+
+
+class UnknownResident(InputError):
+    """No resident with this register number (never enrolled, or already erased)."""
+
+
+class ErasureIncomplete(GongxinError):
+    """The row is deleted but old copies may remain in the SQLite write-ahead log, because
+    another connection kept the log busy; :meth:`ResidentRegister.purge` finishes the job."""
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    """The result of :meth:`ResidentRegister.enrol`. ``lookup_code`` exists only here: the
+    register keeps just its hash, so show it to the resident once."""
+
+    register_no: str
+    community: str
+    resident_ref: str
+    lookup_code: str = field(repr=False)
+
+
+# -- validation ----------------------------------------------------------------------------
+
+
+def check_name(name: str) -> str:
+    """The name with surrounding white space removed; :class:`InputError` (field ``name``)
+    unless it is 1–50 printable characters. O(len)."""
+    value = name.strip() if isinstance(name, str) else ""
+    if not 1 <= len(value) <= NAME_MAX or not value.isprintable():
+        raise InputError(f"must be 1–{NAME_MAX} printable characters", field="name")
+    return value
+
+
+def check_id_number(id_number: str) -> str:
+    """A resident identity number (居民身份证号码, GB 11643-1999), upper-cased: 17 digits and a
+    check character (0-9 or X), a real birth date (YYYYMMDD at positions 7–14, not in the
+    future), and a correct ISO 7064 MOD 11-2 check character. :class:`InputError` (field
+    ``id_number``) otherwise. O(1)."""
+    value = id_number.strip().upper() if isinstance(id_number, str) else ""
+    if not ID_NUMBER_RE.fullmatch(value):
+        raise InputError("must be 18 characters: 17 digits and a digit or X", field="id_number")
+    try:
+        born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    except ValueError:
+        raise InputError("holds no valid birth date", field="id_number") from None
+    if not date(1900, 1, 1) <= born <= datetime.now(UTC).date():
+        raise InputError("birth date is out of range", field="id_number")
+    total = sum(int(c) * w for c, w in zip(value[:17], _ID_WEIGHTS, strict=True))
+    if value[17] != "0123456789X"[(12 - total % 11) % 11]:
+        raise InputError("check character is wrong (typo?)", field="id_number")
+    return value
+
+
+def check_phone(phone: str) -> str:
+    """A mainland mobile number: 11 digits starting with 1 (spaces and hyphens dropped);
+    :class:`InputError` (field ``phone``) otherwise. O(len)."""
+    value = re.sub(r"[ \-]", "", phone) if isinstance(phone, str) else ""
+    if not PHONE_RE.fullmatch(value):
+        raise InputError("must be 11 digits starting with 1", field="phone")
+    return value
+
+
+def check_community(community: str) -> str:
+    """A community identifier (FORMAT.md §10 pattern); :class:`InputError` otherwise."""
+    if not isinstance(community, str) or not COMMUNITY_RE.fullmatch(community):
+        raise InputError(
+            "must be 1–64 letters, digits or . _ : - (starting with a letter or digit)",
+            field="community",
+        )
+    return community
+
+
+def _crockford(text: str) -> str:
+    """Upper-case, drop spaces and hyphens, read O as 0 and I, L as 1."""
+    return re.sub(r"[\s\-]", "", text).upper().translate(_CROCKFORD_READ)
+
+
+def check_register_no(register_no: str) -> str:
+    """The canonical form of a register number ("R" + 20 Crockford digits; case, spaces,
+    hyphens and the look-alikes O/I/L are forgiven); :class:`InputError` (field
+    ``register_no``) otherwise. O(len)."""
+    value = register_no.strip() if isinstance(register_no, str) else ""
+    if value[:1] in ("R", "r"):
+        body = _crockford(value[1:])
+        if len(body) == REGISTER_NO_DIGITS and all(c in CROCKFORD for c in body):
+            return "R" + body
+    raise InputError(
+        f'must be "R" followed by {REGISTER_NO_DIGITS} letters and digits', field="register_no"
+    )
+
+
+def new_register_no() -> str:
+    """A fresh random register number (100 bits from :mod:`secrets`)."""
+    return "R" + "".join(secrets.choice(CROCKFORD) for _ in range(REGISTER_NO_DIGITS))
+
+
+def new_lookup_code() -> str:
+    """A fresh random lookup code (40 bits from :mod:`secrets`)."""
+    return "".join(secrets.choice(CROCKFORD) for _ in range(LOOKUP_CODE_LEN))
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# -- the register ----------------------------------------------------------------------------
+
+
+class ResidentRegister:
+    """The resident register on one database (the ledger's URL). Use :meth:`open`; close it
+    (or use it as a context manager) when done."""
+
+    def __init__(self, engine: Engine, pepper: bytes) -> None:
+        self.engine = engine
+        self._pepper = pepper
+
+    @classmethod
+    def open(cls, url: str, *, create: bool = True) -> ResidentRegister:
+        """Open the register in the database at ``url``.
+
+        ``create`` (default): a missing SQLite file, the two tables and the pepper are
+        created; without it a missing file or register is an :class:`InputError`. Every
+        SQLite connection gets ``PRAGMA secure_delete=ON``. Unusable URLs and unreachable
+        databases are :class:`InputError`. Cost: a few statements.
+        """
+        engine = storage.open_engine(url, must_exist=not create)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _secure_delete_on)
+        try:
+            if create:
+                metadata.create_all(engine)
+            elif not inspect(engine).has_table(resident_register.name):
+                raise InputError(
+                    "no resident register in this database; enrol someone first or check --db",
+                    field="database",
+                )
+            with _writing(engine) as conn:
+                pepper = _secret(conn, PEPPER_ROW, create=True)
+        except OperationalError as exc:
+            engine.dispose()
+            raise InputError(
+                f"cannot open the database: {exc.orig}; check --db / GONGXIN_DATABASE_URL",
+                field="database",
+            ) from None
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(engine, pepper)
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.engine.dispose()
+
+    def __enter__(self) -> ResidentRegister:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _hash_code(self, code: str) -> bytes:
+        return hashlib.scrypt(code.encode("ascii"), salt=self._pepper, **_SCRYPT)
+
+    def enrol(
+        self, community: str, name: str, id_number: str | None, phone: str | None
+    ) -> Enrolment:
+        """Enrol a resident of ``community``; return the new register number, resident_ref
+        and one-time lookup code.
+
+        Validates every field first (:class:`InputError` naming it); an ID number already
+        in the register is refused. Creates the community's secret on its first enrolment.
+        Cost: one scrypt (~16 MiB, tens of ms) and one short write transaction.
+        """
+        community = check_community(community)
+        name = check_name(name)
+        id_no = None if id_number is None else check_id_number(id_number)
+        tel = None if phone is None else check_phone(phone)
+        register_no = new_register_no()
+        for _ in range(8):  # a lookup-code clash (40 bits) is rare; draw again
+            code = new_lookup_code()
+            code_hash = self._hash_code(code)
+            try:
+                with _writing(self.engine) as conn:
+                    if id_no is not None and _taken(conn, resident_register.c.id_number, id_no):
+                        raise InputError("this ID number is already enrolled", field="id_number")
+                    if _taken(conn, resident_register.c.lookup_hash, code_hash):
+                        continue
+                    ref = resident_ref(_secret(conn, community, create=True), register_no)
+                    conn.execute(
+                        resident_register.insert().values(
+                            register_no=register_no,
+                            community=community,
+                            resident_ref=ref,
+                            name=name,
+                            id_number=id_no,
+                            phone=tel,
+                            lookup_hash=code_hash,
+                            enrolled_at=_now(),
+                        )
+                    )
+            except IntegrityError:
+                raise InputError(
+                    "a concurrent enrolment conflicted (same ID number?); try again",
+                    field="id_number",
+                ) from None
+            return Enrolment(register_no, community, ref, code)
+        raise InputError("could not draw a free lookup code; try again", field="lookup_code")
+
+    def ref_of(self, register_no: str) -> str:
+        """The resident_ref of ``register_no``; :class:`UnknownResident` if not in the
+        register (never enrolled or erased). Cost: one indexed read."""
+        no = check_register_no(register_no)
+        with self.engine.connect() as conn:
+            ref = conn.execute(
+                select(resident_register.c.resident_ref).where(
+                    resident_register.c.register_no == no
+                )
+            ).scalar_one_or_none()
+        if ref is None:
+            raise UnknownResident("no such resident in the register", field="register_no")
+        return str(ref)
+
+    def find_by_lookup_code(self, code: str) -> str | None:
+        """The resident_ref whose lookup code is ``code``, or ``None`` (also for anything
+        that is not 8 Crockford digits; case, spaces, hyphens and O/I/L are forgiven).
+        Cost: one scrypt and one indexed read. Callers facing the public must rate-limit."""
+        if not isinstance(code, str) or len(code) > 64:
+            return None
+        value = _crockford(code)
+        if len(value) != LOOKUP_CODE_LEN or any(c not in CROCKFORD for c in value):
+            return None
+        code_hash = self._hash_code(value)
+        with self.engine.connect() as conn:
+            ref = conn.execute(
+                select(resident_register.c.resident_ref).where(
+                    resident_register.c.lookup_hash == code_hash
+                )
+            ).scalar_one_or_none()
+        return None if ref is None else str(ref)
+
+    def erase(self, register_no: str) -> str:
+        """Erase a resident (PIPL Art. 47): delete their row and scrub its copies; return the
+        resident_ref that nothing links to a person any more. The log is untouched and
+        still verifies.
+
+        :class:`UnknownResident` if the register number is not in the register. On SQLite,
+        afterwards no byte of the row remains in the database file or its WAL (see the
+        module docstring); :class:`ErasureIncomplete` if the WAL could not be truncated
+        because another connection kept it busy (the row is already gone; call
+        :meth:`purge`). On PostgreSQL: best effort (``VACUUM FULL`` of the table; server
+        WAL, archives and replicas are not scrubbed). Backups are the operator's
+        responsibility. Cost: one delete, then a full WAL checkpoint (SQLite) or a rewrite
+        of the register table (PostgreSQL).
+        """
+        no = check_register_no(register_no)
+        with _writing(self.engine) as conn:
+            if conn.dialect.name == "sqlite":
+                # Never delete without zeroing: a plain DELETE would leave the bytes behind.
+                on = conn.exec_driver_sql("PRAGMA secure_delete").scalar()
+                if on != 1:
+                    raise GongxinError("SQLite secure_delete is off; refusing to erase")
+            ref = conn.execute(
+                select(resident_register.c.resident_ref).where(
+                    resident_register.c.register_no == no
+                )
+            ).scalar_one_or_none()
+            if ref is None:
+                raise UnknownResident("no such resident in the register", field="register_no")
+            conn.execute(resident_register.delete().where(resident_register.c.register_no == no))
+        self.purge()
+        return str(ref)
+
+    def purge(self) -> None:
+        """Remove old copies of deleted rows: on SQLite a ``wal_checkpoint(TRUNCATE)``
+        (:class:`ErasureIncomplete` if another connection keeps the WAL busy after the
+        30-second busy timeout); on PostgreSQL ``VACUUM FULL resident_register``.
+        Cost: writes every page still in the WAL / rewrites the register table."""
+        if self.engine.dialect.name == "sqlite":
+            raw = self.engine.raw_connection()
+            try:
+                cur = raw.cursor()
+                # Outside any transaction (the connection is in autocommit mode).
+                cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                row = cur.fetchone()
+                cur.close()
+            finally:
+                raw.close()
+            if row is not None and row[0] != 0:
+                raise ErasureIncomplete(
+                    "the row is deleted, but the write-ahead log is busy and may still hold "
+                    "a copy; stop other gongxin processes and run `gongxin residents purge`"
+                )
+        elif self.engine.dialect.name == "postgresql":
+            with self.engine.connect() as conn:
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+                conn.exec_driver_sql(f"VACUUM FULL {resident_register.name}")
+
+
+def _secure_delete_on(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA secure_delete=ON")
+    cur.close()
+
+
+@contextmanager
+def _writing(engine: Engine) -> Iterator[Connection]:
+    """A write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on success."""
+    with engine.connect() as conn:
+        conn = conn.execution_options(**{storage.WRITE_OPTION: True})
+        with conn.begin():
+            yield conn
+
+
+def _taken(conn: Connection, column: Column[Any], value: object) -> bool:
+    """Whether some register row holds ``value`` in the (indexed) ``column``."""
+    found = conn.execute(select(resident_register.c.register_no).where(column == value)).first()
+    return found is not None
+
+
+def _secret(conn: Connection, name: str, *, create: bool) -> bytes:
+    """The 32-byte secret stored under ``name``, created (random) if missing and ``create``."""
+    table = community_secrets
+    found = conn.execute(
+        select(table.c.secret).where(table.c.community == name)
+    ).scalar_one_or_none()
+    if found is not None:
+        return bytes(found)
+    if not create:
+        raise InputError("no secret for this community", field="community")
+    secret = secrets.token_bytes(32)
+    conn.execute(table.insert().values(community=name, secret=secret, created_at=_now()))
+    return secret

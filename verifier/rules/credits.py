@@ -1,0 +1,467 @@
+"""Volunteer activities and resident credits (志愿服务积分): the credit rules (FORMAT.md §10.4).
+
+Residents appear only as ``resident_ref`` pseudonyms. A resident's credits are held in *lots*
+``(month earned, community, points)``, oldest first; redemptions and transfers spend the
+oldest lots first (FIFO), transfers keep the month a point was earned (so a transfer never
+extends its life), and ``credit.expire`` removes every lot earned in or before a month once
+the policy's expiry period has passed.
+
+Invariants at every index: every lot is positive; a balance never exceeds the policy's
+balance cap when points are added; per resident and activity there is at most one award, of
+at most the activity cap; per resident and activity date the awards sum to at most the daily
+cap.
+
+Memory. Per-activity award records and daily totals are needed only while awards and
+corrections may still arrive (:data:`~verifier.rules.policy.AWARD_WINDOW_DAYS` after the
+activity date). After that the activity is *closed*: its award records and daily totals are
+dropped. Which entries are valid never depends on when that happens, because the date rule
+rejects a late award or correction before the records are consulted.
+
+Pure: no I/O. Cost: O(1) per award; O(lots of the resident) per redemption, transfer or
+correction; O(residents) per expiry run.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import partial
+
+from verifier.entry import Entry
+from verifier.journal import Journal, assign, drop, put
+from verifier.rules._fail import rule_error
+from verifier.rules.policy import AWARD_WINDOW_DAYS, Policy
+from verifier.rules.postings import Posting
+
+#: A lot: (month earned "YYYY-MM", community party id, points > 0).
+Lot = tuple[str, str, int]
+
+
+@dataclass(slots=True)
+class Award:
+    """The award of one resident for one activity, as corrected so far."""
+
+    index: int
+    minutes: int
+    points: int
+
+
+@dataclass(slots=True)
+class Activity:
+    """A registered volunteer activity. ``awards`` is ``None`` once the activity is closed."""
+
+    activity_id: str
+    community: str
+    category: str
+    date: str
+    last_day: str
+    organiser: str
+    index: int
+    awards: dict[str, Award] | None = field(default_factory=dict)
+
+
+def _month_number(month: str) -> int:
+    return int(month[:4]) * 12 + int(month[5:7]) - 1
+
+
+def balance_of(lots: tuple[Lot, ...]) -> int:
+    """Total points of a resident's lots. O(lots)."""
+    return sum(lot[2] for lot in lots)
+
+
+def _add_lot(lots: tuple[Lot, ...], month: str, community: str, points: int) -> tuple[Lot, ...]:
+    """``lots`` with ``points`` added to lot (month, community); ``points`` may be negative
+    (the lot must hold enough). Keeps lots sorted and positive. O(lots)."""
+    out = []
+    added = False
+    for m, c, p in lots:
+        if (m, c) == (month, community):
+            p += points
+            added = True
+        if p:
+            out.append((m, c, p))
+    if not added and points:
+        out.append((month, community, points))
+        out.sort()
+    return tuple(out)
+
+
+def _take_oldest(lots: tuple[Lot, ...], points: int) -> tuple[tuple[Lot, ...], list[Lot]]:
+    """Spend ``points`` (≤ balance) from the oldest lots: (remaining lots, lots taken)."""
+    taken: list[Lot] = []
+    rest: list[Lot] = []
+    need = points
+    for m, c, p in lots:
+        if need:
+            t = min(p, need)
+            taken.append((m, c, t))
+            need -= t
+            if p - t:
+                rest.append((m, c, p - t))
+        else:
+            rest.append((m, c, p))
+    return tuple(rest), taken
+
+
+@dataclass(slots=True)
+class CreditBook:
+    """Replayed state of activities and resident credits."""
+
+    activities: dict[str, Activity] = field(default_factory=dict)
+    lots: dict[str, tuple[Lot, ...]] = field(default_factory=dict)
+    #: (resident, activity date) → points awarded for that day, while the date is open.
+    daily: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: The last month a ``credit.expire`` run covered ("" before the first run).
+    expired_through: str = ""
+    #: (last day, activity id) of activities not yet closed.
+    _open: list[tuple[str, str]] = field(default_factory=list)
+
+    def balance(self, resident: str) -> int:
+        """The resident's current points. O(lots)."""
+        return balance_of(self.lots.get(resident, ()))
+
+    # -- checks shared by several kinds ---------------------------------------------------
+
+    def _activity_for_service(self, entry: Entry, *, correcting: bool) -> Activity:
+        """The activity an award or correction refers to, if its signer and date allow it."""
+        b = entry.statement.body
+        act = self.activities.get(b["activity_id"])
+        if act is None:
+            raise rule_error(
+                "activity.unknown",
+                f"activity {b['activity_id']} is not registered; 活动未登记",
+                entry,
+                "activity_id",
+            )
+        if entry.statement.signer != act.organiser:
+            raise rule_error(
+                "credit.organiser",
+                f"activity {act.activity_id} was registered by key {act.organiser}; only its "
+                f"organiser records its service; 须由活动组织者记录",
+                entry,
+                "activity_id",
+            )
+        today = entry.log_time[:10]
+        if today < act.date:
+            raise rule_error(
+                "credit.too_early",
+                f"activity {act.activity_id} takes place on {act.date}; 活动尚未开展",
+                entry,
+                "activity_id",
+            )
+        if today > act.last_day:
+            what = "corrected" if correcting else "awarded"
+            raise rule_error(
+                "credit.too_late",
+                f"activity {act.activity_id} of {act.date} can be {what} until {act.last_day}; 已超过记录期限",
+                entry,
+                "activity_id",
+            )
+        return act
+
+    def _check_add(
+        self, entry: Entry, policy: Policy, resident: str, act: Activity, day_points: int, add: int
+    ) -> None:
+        """Rules for adding ``add`` points to ``resident`` for ``act``."""
+        if day_points + add > policy.daily_cap_points:
+            raise rule_error(
+                "credit.daily_cap",
+                f"{day_points} + {add} points on {act.date} exceed the daily cap of "
+                f"{policy.daily_cap_points}; 超出每日积分上限",
+                entry,
+                "minutes",
+            )
+        bal = self.balance(resident)
+        if bal + add > policy.balance_cap_points:
+            raise rule_error(
+                "credit.balance_cap",
+                f"balance {bal} + {add} points exceed the cap of {policy.balance_cap_points}; 超出积分存储上限",
+                entry,
+                "resident_ref",
+            )
+        if act.date[:7] <= self.expired_through:
+            raise rule_error(
+                "credit.expired",
+                f"points earned in {act.date[:7]} have already expired (through {self.expired_through}); 积分已过期",
+                entry,
+                "activity_id",
+            )
+
+    def _points(self, entry: Entry, policy: Policy, act: Activity, minutes: int) -> int:
+        points = policy.points_for(act.category, minutes)
+        if points is None:
+            raise rule_error(
+                "credit.category",
+                f"the policy has no credit rate for {act.category!r}; 政策未规定该类别积分标准",
+                entry,
+                "activity_id",
+            )
+        if points > policy.activity_cap_points:
+            raise rule_error(
+                "credit.activity_cap",
+                f"{points} points exceed the per-activity cap of {policy.activity_cap_points}; 超出单次活动积分上限",
+                entry,
+                "minutes",
+            )
+        return points
+
+    def _close_finished(self, today: str, j: Journal | None) -> None:
+        """Close every activity whose last day is before ``today`` (drops its records)."""
+        heap = self._open
+        while heap and heap[0][0] < today:
+            item = heapq.heappop(heap)
+            if j is not None:
+                j.call_on_rollback(partial(heapq.heappush, heap, item))
+            act = self.activities[item[1]]
+            for resident in act.awards or ():
+                drop(j, self.daily, (resident, act.date))
+            assign(j, act, "awards", None)
+
+    # -- kinds ------------------------------------------------------------------------------
+
+    def register(self, entry: Entry, policy: Policy, j: Journal | None) -> list[Posting]:
+        """``activity.register``; the caller has checked that the community is registered."""
+        b = entry.statement.body
+        if b["activity_id"] in self.activities:
+            raise rule_error(
+                "activity.duplicate",
+                f"activity_id {b['activity_id']} is already used; 编号重复",
+                entry,
+                "activity_id",
+            )
+        if b["category"] not in policy.rates:
+            raise rule_error(
+                "activity.category",
+                f"category {b['category']!r} has no credit rate in policy v{policy.version}; 类别不在政策内",
+                entry,
+                "category",
+            )
+        last = (date.fromisoformat(b["date"]) + timedelta(days=AWARD_WINDOW_DAYS)).isoformat()
+        act = Activity(
+            b["activity_id"],
+            b["community"],
+            b["category"],
+            b["date"],
+            last,
+            entry.statement.signer,
+            entry.index,
+        )
+        put(j, self.activities, act.activity_id, act)
+        heapq.heappush(self._open, (last, act.activity_id))
+        if j is not None:
+            j.call_on_rollback(lambda: self._unopen((last, act.activity_id)))
+        return []
+
+    def _unopen(self, item: tuple[str, str]) -> None:
+        """Undo the heap push of a rolled-back registration. O(open activities)."""
+        self._open.remove(item)
+        heapq.heapify(self._open)
+
+    def award(self, entry: Entry, policy: Policy, j: Journal | None) -> list[Posting]:
+        b = entry.statement.body
+        self._close_finished(entry.log_time[:10], j)
+        act = self._activity_for_service(entry, correcting=False)
+        resident = b["resident_ref"]
+        assert act.awards is not None  # open: the date rule passed
+        if resident in act.awards:
+            raise rule_error(
+                "credit.duplicate",
+                f"resident already has an award for activity {act.activity_id} (entry "
+                f"{act.awards[resident].index}); correct it instead; 同一活动不得重复记录",
+                entry,
+                "resident_ref",
+            )
+        points = self._points(entry, policy, act, b["minutes"])
+        if points < 1:
+            raise rule_error(
+                "credit.points",
+                f"{b['minutes']} minutes earn no points; 服务时长不足以获得积分",
+                entry,
+                "minutes",
+            )
+        day_key = (resident, act.date)
+        self._check_add(entry, policy, resident, act, self.daily.get(day_key, 0), points)
+        put(j, act.awards, resident, Award(entry.index, b["minutes"], points))
+        put(j, self.daily, day_key, self.daily.get(day_key, 0) + points)
+        put(
+            j,
+            self.lots,
+            resident,
+            _add_lot(self.lots.get(resident, ()), act.date[:7], act.community, points),
+        )
+        return [
+            Posting(
+                entry.index,
+                "credit.awarded",
+                points,
+                community=act.community,
+                resident=resident,
+                activity=act.activity_id,
+            )
+        ]
+
+    def correct(self, entry: Entry, policy: Policy, j: Journal | None) -> list[Posting]:
+        b = entry.statement.body
+        self._close_finished(entry.log_time[:10], j)
+        act = self._activity_for_service(entry, correcting=True)
+        resident = b["resident_ref"]
+        assert act.awards is not None
+        award = act.awards.get(resident)
+        if award is None or award.index != b["award_index"]:
+            raise rule_error(
+                "credit.award_unknown",
+                f"entry {b['award_index']} is not this resident's award for activity {act.activity_id}; 原记录不存在",
+                entry,
+                "award_index",
+            )
+        points = self._points(entry, policy, act, b["minutes"])
+        delta = points - award.points
+        day_key = (resident, act.date)
+        month = act.date[:7]
+        if delta > 0:
+            self._check_add(entry, policy, resident, act, self.daily.get(day_key, 0), delta)
+        elif delta < 0:
+            held = next(
+                (p for m, c, p in self.lots.get(resident, ()) if (m, c) == (month, act.community)),
+                0,
+            )
+            if held < -delta:
+                raise rule_error(
+                    "credit.insufficient",
+                    f"the correction removes {-delta} points but only {held} earned in {month} remain "
+                    f"(spent, transferred or expired); 积分已使用,无法冲减",
+                    entry,
+                    "minutes",
+                )
+        assign(j, award, "minutes", b["minutes"])
+        assign(j, award, "points", points)
+        put(j, self.daily, day_key, self.daily.get(day_key, 0) + delta)
+        put(
+            j,
+            self.lots,
+            resident,
+            _add_lot(self.lots.get(resident, ()), month, act.community, delta),
+        )
+        return [
+            Posting(
+                entry.index,
+                "credit.corrected",
+                delta,
+                community=act.community,
+                resident=resident,
+                activity=act.activity_id,
+            )
+        ]
+
+    def redeem(self, entry: Entry, policy: Policy, j: Journal | None) -> list[Posting]:
+        b = entry.statement.body
+        price = policy.catalogue.get(b["item"])
+        if price is None:
+            raise rule_error(
+                "credit.catalogue",
+                f"{b['item']!r} is not in the policy's catalogue; 兑换项目不在目录内",
+                entry,
+                "item",
+            )
+        if b["points"] != price:
+            raise rule_error(
+                "credit.price",
+                f"{b['item']} costs {price} points, not {b['points']}; 兑换积分与目录不符",
+                entry,
+                "points",
+            )
+        resident = b["resident_ref"]
+        taken = self._spend(entry, resident, b["points"], j)
+        return [
+            Posting(entry.index, "credit.redeemed", p, community=c, resident=resident)
+            for _, c, p in taken
+        ]
+
+    def transfer(self, entry: Entry, policy: Policy, j: Journal | None) -> list[Posting]:
+        b = entry.statement.body
+        if b["relation"] not in policy.transfer_relations:
+            raise rule_error(
+                "credit.transfer_forbidden",
+                f"policy v{policy.version} does not allow transfers to {b['relation']}; 政策不允许此转赠",
+                entry,
+                "relation",
+            )
+        src, dst = b["from_ref"], b["to_ref"]
+        if src == dst:
+            raise rule_error(
+                "credit.transfer_self",
+                "from_ref and to_ref are the same resident; 不得转给本人",
+                entry,
+                "to_ref",
+            )
+        dst_balance = self.balance(dst)
+        if dst_balance + b["points"] > policy.balance_cap_points:
+            raise rule_error(
+                "credit.balance_cap",
+                f"the receiver's balance {dst_balance} + {b['points']} points exceed the cap of "
+                f"{policy.balance_cap_points}; 超出积分存储上限",
+                entry,
+                "to_ref",
+            )
+        taken = self._spend(entry, src, b["points"], j, fld="from_ref")
+        lots = self.lots.get(dst, ())
+        for m, c, p in taken:
+            lots = _add_lot(lots, m, c, p)
+        put(j, self.lots, dst, lots)
+        out = [
+            Posting(entry.index, "credit.transferred_out", p, community=c, resident=src)
+            for _, c, p in taken
+        ]
+        out += [
+            Posting(entry.index, "credit.transferred_in", p, community=c, resident=dst)
+            for _, c, p in taken
+        ]
+        return out
+
+    def expire(self, entry: Entry, policy: Policy, j: Journal | None) -> list[Posting]:
+        through = entry.statement.body["through_month"]
+        if through <= self.expired_through:
+            raise rule_error(
+                "credit.expire_order",
+                f"points were already expired through {self.expired_through}; 过期处理须按月份递增",
+                entry,
+                "through_month",
+            )
+        now = entry.log_time[:7]
+        if _month_number(through) + policy.expiry_months > _month_number(now):
+            raise rule_error(
+                "credit.expire_early",
+                f"points earned in {through} are valid for {policy.expiry_months} months, past {now}; 积分尚未到期",
+                entry,
+                "through_month",
+            )
+        out: list[Posting] = []
+        for resident, lots in list(self.lots.items()):
+            if not lots or lots[0][0] > through:
+                continue
+            keep = tuple(lot for lot in lots if lot[0] > through)
+            out += [
+                Posting(entry.index, "credit.expired", p, community=c, resident=resident)
+                for m, c, p in lots
+                if m <= through
+            ]
+            put(j, self.lots, resident, keep)
+        assign(j, self, "expired_through", through)
+        return out
+
+    def _spend(
+        self, entry: Entry, resident: str, points: int, j: Journal | None, fld: str = "resident_ref"
+    ) -> list[Lot]:
+        lots = self.lots.get(resident, ())
+        bal = balance_of(lots)
+        if points > bal:
+            raise rule_error(
+                "credit.insufficient",
+                f"{points} points asked, balance is {bal}; 积分余额不足",
+                entry,
+                fld,
+            )
+        rest, taken = _take_oldest(lots, points)
+        put(j, self.lots, resident, rest)
+        return taken
