@@ -1,5 +1,6 @@
 """Small helpers for the ledger, registry and CLI tests, and the deterministic pieces
-:mod:`tests.logfactory` builds its logs from (keys, clock, signer, genesis/grant/revoke bodies).
+:mod:`tests.logfactory` builds its logs from (keys, clock, signer, genesis/grant/revoke bodies,
+the domain prelude and a cycle of domain statements that is valid under the rulebook).
 
 Everything is deterministic: keys come from fixed seeds, statement ids from a counter, and the
 ledger's clock advances a fixed step per read, so two runs write byte-identical logs.
@@ -7,7 +8,9 @@ ledger's clock advances a fixed step per read, so two runs write byte-identical 
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import itertools
 import sqlite3
 import uuid
 from collections.abc import Iterator, Sequence
@@ -23,7 +26,9 @@ from verifier import merkle
 from verifier.checkpoint import open_checkpoint
 from verifier.entry import Entry, Signature, Submission, entry_bytes, parse_entry_line
 from verifier.keys import SignerKey
+from verifier.kinds import uscc_check_char
 from verifier.parallel import SignaturePool
+from verifier.rules import DomainRules
 from verifier.state import LogState
 
 ORIGIN = "gongxin.test/ledger"
@@ -150,6 +155,93 @@ def revoke_body(k: SignerKey, reason: str = "调岗") -> dict[str, Any]:
     return {"key_id": k.key_id_hex, "reason": reason}
 
 
+# -- domain bodies (FORMAT.md §10) ----------------------------------------------------------
+#
+# Every domain kind but policy.set and party.register needs a policy in force, and most refer
+# to registered parties, funds, contracts, payments or activities. :func:`prelude` gives a log
+# the policy and two parties; :func:`domain_cycle` then yields statements that are valid one
+# after the other under the rulebook.
+
+#: The community (社区居委会) and the provider (社会组织) the prelude registers.
+COMMUNITY = "gulou-3"
+PROVIDER = "yangguang-sg"
+#: A category with a credit rate in :func:`policy_body` (10 points per hour).
+CATEGORY = "助老"
+POINTS_PER_HOUR = 10
+#: A catalogue item of :func:`policy_body` and its exact price in points.
+ITEM, ITEM_POINTS = "理发券", 5
+#: Payments of at least this many fen need a payment.approve by another key.
+DUAL_CONTROL_FEN = 100_000
+
+
+def uscc(first17: str) -> str:
+    """A 统一社会信用代码: ``first17`` and its GB 32100-2015 check character."""
+    return first17 + uscc_check_char(first17)
+
+
+def digest(label: str) -> str:
+    """A deterministic SHA-256 hex digest (an evidence document, an invoice)."""
+    return hashlib.sha256(label.encode()).hexdigest()
+
+
+def resident(label: object) -> str:
+    """A deterministic resident_ref (32 lower-case hex digits)."""
+    return hashlib.md5(str(label).encode()).hexdigest()
+
+
+def policy_body(version: int = 1, **changes: Any) -> dict[str, Any]:
+    """A valid ``policy.set`` body; ``changes`` replace members."""
+    body: dict[str, Any] = {
+        "version": version,
+        "currency": "CNY",
+        "dual_control_threshold_fen": DUAL_CONTROL_FEN,
+        "credit_rates": [
+            {"category": CATEGORY, "points_per_hour": POINTS_PER_HOUR},
+            {"category": "环境整治", "points_per_hour": 8},
+        ],
+        "daily_cap_points": 80,
+        "activity_cap_points": 40,
+        "balance_cap_points": 5000,
+        "expiry_months": 24,
+        "catalogue": [
+            {"item": ITEM, "points": ITEM_POINTS},
+            {"item": "米面油礼包", "points": 30},
+        ],
+        "transfer_relations": ["子女", "配偶"],
+    }
+    body.update(changes)
+    return body
+
+
+def community_body() -> dict[str, Any]:
+    return {
+        "party_id": COMMUNITY,
+        "type": "community",
+        "name": "鼓楼街道第三社区居民委员会",
+        "uscc": uscc("55330102MEA00001X"),
+    }
+
+
+def provider_body() -> dict[str, Any]:
+    return {
+        "party_id": PROVIDER,
+        "type": "social_organisation",
+        "name": "阳光社工服务中心",
+        "uscc": uscc("52330102MJ0000017"),
+    }
+
+
+def prelude(sign: Signer, authority: SignerKey, registrar: SignerKey) -> list[Submission]:
+    """The domain prelude a log needs before most domain kinds: policy v1 (signed by
+    ``authority``), the community (by ``authority``) and the provider (by ``registrar``, an
+    authority or a finance officer)."""
+    return [
+        sign(authority, "policy.set", policy_body()),
+        sign(authority, "party.register", community_body()),
+        sign(registrar, "party.register", provider_body()),
+    ]
+
+
 def fund_body(n: int, amount: Any = 100_000) -> dict[str, Any]:
     return {
         "fund_id": f"F-{n}",
@@ -160,16 +252,99 @@ def fund_body(n: int, amount: Any = 100_000) -> dict[str, Any]:
     }
 
 
+def contract_body(contract_id: str, fund_id: str, due: str) -> dict[str, Any]:
+    """A contract of 600 000 fen with the provider: milestones M1 (200 000) and M2 (400 000)."""
+    return {
+        "contract_id": contract_id,
+        "fund_id": fund_id,
+        "provider": PROVIDER,
+        "title": "助餐服务",
+        "method": "询价",
+        "total_fen": 600_000,
+        "milestones": [
+            {"milestone_id": "M1", "amount_fen": 200_000, "due": due, "deliverable": "首月助餐"},
+            {"milestone_id": "M2", "amount_fen": 400_000, "due": due, "deliverable": "次月助餐"},
+        ],
+        "evidence": [digest(f"contract {contract_id}")],
+    }
+
+
+def propose_body(
+    payment_id: str, contract_id: str, amount: int = 200_000, milestone: str = "M1"
+) -> dict[str, Any]:
+    """A payment proposal; the default amount is at the dual-control threshold or above."""
+    return {
+        "payment_id": payment_id,
+        "contract_id": contract_id,
+        "milestone_id": milestone,
+        "amount_fen": amount,
+        "invoice_no": f"INV-{payment_id}",
+        "invoice_sha256": digest(f"invoice {payment_id}"),
+    }
+
+
 def approve_body(n: int) -> dict[str, Any]:
     return {"payment_id": f"P-{n}"}
 
 
-def award_body(n: int) -> dict[str, Any]:
+def activity_body(activity_id: str, day: str) -> dict[str, Any]:
     return {
-        "resident_ref": hashlib.md5(f"r{n}".encode()).hexdigest(),
-        "activity_id": f"A-{n}",
-        "minutes": 60,
+        "activity_id": activity_id,
+        "community": COMMUNITY,
+        "category": CATEGORY,
+        "date": day,
+        "title": "敬老院陪护",
     }
+
+
+def credit_award_body(who: str, activity_id: str, minutes: int = 60) -> dict[str, Any]:
+    return {"resident_ref": who, "activity_id": activity_id, "minutes": minutes}
+
+
+def redeem_body(who: str) -> dict[str, Any]:
+    return {"resident_ref": who, "item": ITEM, "points": ITEM_POINTS}
+
+
+def domain_cycle(count: int, day: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """``count`` domain statements (signer name, kind, body), valid in this order after the
+    :func:`prelude` on a log whose entries are logged on ``day`` (YYYY-MM-DD). Every prefix is
+    valid too. Signer names are official key names (finance, approver, organiser, desk).
+
+    A cycle of seven, ids numbered by position ``k``: fund.appropriate ``F<k>`` →
+    contract.award ``C<k>`` (of the fund before) → payment.propose ``P<k>`` (200 000 fen, at
+    the dual-control threshold or above: pending) → payment.approve of it → activity.register
+    ``A<k>`` on ``day`` → credit.award of 90 minutes (15 points) to resident ``resident(k)``
+    → credit.redeem of :data:`ITEM` by that resident.
+    """
+    for k in range(count):
+        m = k % 7
+        if m == 0:
+            body = fund_body(0, 1_000_000 + k)
+            body["fund_id"] = f"F{k}"
+            yield "finance", "fund.appropriate", body
+        elif m == 1:
+            yield "finance", "contract.award", contract_body(f"C{k}", f"F{k - 1}", day)
+        elif m == 2:
+            yield "finance", "payment.propose", propose_body(f"P{k}", f"C{k - 1}")
+        elif m == 3:
+            yield "approver", "payment.approve", {"payment_id": f"P{k - 1}"}
+        elif m == 4:
+            yield "organiser", "activity.register", activity_body(f"A{k}", day)
+        elif m == 5:
+            yield "organiser", "credit.award", credit_award_body(resident(k), f"A{k - 1}", 90)
+        else:
+            yield "desk", "credit.redeem", redeem_body(resident(k - 1))
+
+
+#: The activity the standard ledger registers first (position 4 of its domain cycle):
+#: :func:`award_body` refers to it.
+STD_ACTIVITY = "A4"
+
+
+def award_body(n: int, activity_id: str = STD_ACTIVITY, minutes: int = 60) -> dict[str, Any]:
+    """A credit.award (60 minutes: 10 points) for resident ``r<n>`` (a new resident for each
+    ``n``)."""
+    return credit_award_body(resident(f"r{n}"), activity_id, minutes)
 
 
 @dataclass
@@ -210,34 +385,31 @@ def new_ledger(tmp_path: Path, *, seed: int = 0, name: str = "ledger.db") -> Led
 
 
 def standard_ledger(tmp_path: Path, *, seed: int = 0) -> LedgerEnv:
-    """Genesis, a batch granting every official, a revocation of ``retired`` and a few
-    domain entries in batches of irregular sizes (so there are many checkpoints)."""
+    """Genesis; a batch granting every official followed by the domain :func:`prelude`; a
+    fund.appropriate by ``retired`` and its revocation; then 13 statements of the
+    :func:`domain_cycle` (credit awards co-signed by the auditor) in batches of irregular
+    sizes (so there are many checkpoints): 25 entries. Its activity :data:`STD_ACTIVITY` is
+    open for :func:`award_body` on the clock's day."""
     env = new_ledger(tmp_path, seed=seed)
     k, sign, ledger = env.keys, env.sign, env.ledger
-    grants = [
+    batch = [
         sign(k.authority, "key.grant", grant_body(k[name], roles))
         for name, roles in OFFICIAL_ROLES.items()
     ]
-    env.receipts += ledger.append_batch([g.canonical() for g in grants])
+    batch += prelude(sign, k.authority, k["finance"])
+    env.receipts += ledger.append_batch([s.canonical() for s in batch])
     env.receipts.append(
         ledger.append(sign(k["retired"], "fund.appropriate", fund_body(0)).canonical())
     )
     env.receipts.append(
         ledger.append(sign(k.authority2, "key.revoke", revoke_body(k["retired"])).canonical())
     )
-    n = 1
-    for size in (1, 3, 2, 5, 1, 4):
+    cycle = domain_cycle(13, env.clock.now.date().isoformat())
+    for size in (1, 3, 2, 4, 1, 2):
         batch = []
-        for _ in range(size):
-            if n % 3 == 0:
-                batch.append(sign(k["approver"], "payment.approve", approve_body(n)))
-            elif n % 3 == 1:
-                batch.append(sign(k["finance"], "fund.appropriate", fund_body(n)))
-            else:
-                batch.append(
-                    sign(k["organiser"], "credit.award", award_body(n), cosigners=[k["auditor"]])
-                )
-            n += 1
+        for who, kind, body in itertools.islice(cycle, size):
+            cosigners = [k["auditor"]] if kind == "credit.award" else []
+            batch.append(sign(k[who], kind, body, cosigners=cosigners))
         env.receipts += ledger.append_batch([s.canonical() for s in batch])
     return env
 
@@ -272,6 +444,13 @@ def registry_view(state: LogState) -> dict[str, tuple[Any, ...]]:
     }
 
 
+def rules_view(state: LogState) -> tuple[Any, ...]:
+    """A comparable copy of the rulebook's state (policy, funds side, credits side)."""
+    rules = state.rulebook
+    assert isinstance(rules, DomainRules)
+    return (rules.policy, copy.deepcopy(rules.funds), copy.deepcopy(rules.credits))
+
+
 def state_view(ledger: Ledger) -> dict[str, Any]:
     """A comparable summary of a ledger's in-memory state."""
     s = ledger.state
@@ -281,6 +460,7 @@ def state_view(ledger: Ledger) -> dict[str, Any]:
         "log_time": s.log_time,
         "registry": registry_view(s),
         "recent_ids": dict(s.recent_ids),
+        "rules": rules_view(s),
         "tree": (ledger.tree.size, list(ledger.tree.peaks)),
         "checkpoint": ledger.checkpoint_note,
     }

@@ -86,79 +86,15 @@ def _digest_int(*parts: object) -> int:
     return int.from_bytes(hashlib.sha256(repr(parts).encode()).digest()[:6], "big")
 
 
+#: The day every entry of a built log is logged on (the clock starts at START and steps 7 s).
+DAY = START.date().isoformat()
+
+
 def _domain_statements(n: int) -> Iterable[tuple[str, str, dict[str, Any]]]:
-    """``n`` domain statements cycling through the provisional kinds (signer, kind, body)."""
-    for k in range(n):
-        m = k % 7
-        if m == 0:
-            yield (
-                "finance",
-                "fund.appropriate",
-                {
-                    "fund_id": f"F{k}",
-                    "fiscal_year": 2026,
-                    "programme": "社区养老服务",
-                    "source": "财政",
-                    "amount_fen": 100_000 + k,
-                },
-            )
-        elif m == 1:
-            yield (
-                "finance",
-                "contract.award",
-                {
-                    "contract_id": f"C{k}",
-                    "fund_id": f"F{k - 1}",
-                    "provider_uscc": "91350100M000100Y43",
-                    "title": "助餐服务",
-                    "method": "询价",
-                    "total_fen": 50_000,
-                },
-            )
-        elif m == 2:
-            yield (
-                "finance",
-                "payment.propose",
-                {
-                    "payment_id": f"P{k}",
-                    "contract_id": f"C{k - 1}",
-                    "amount_fen": 20_000,
-                    "invoice_no": f"INV-{k}",
-                },
-            )
-        elif m == 3:
-            yield "approver", "payment.approve", {"payment_id": f"P{k - 1}"}
-        elif m == 4:
-            yield (
-                "organiser",
-                "activity.register",
-                {
-                    "activity_id": f"A{k}",
-                    "community": "gulou-3",
-                    "category": "助老",
-                    "date": "2026-03-01",
-                },
-            )
-        elif m == 5:
-            yield (
-                "organiser",
-                "credit.award",
-                {
-                    "resident_ref": hashlib.md5(str(k).encode()).hexdigest(),
-                    "activity_id": f"A{k - 1}",
-                    "minutes": 90,
-                },
-            )
-        else:
-            yield (
-                "desk",
-                "credit.redeem",
-                {
-                    "resident_ref": hashlib.md5(str(k - 1).encode()).hexdigest(),
-                    "item": "理发券",
-                    "points": 5,
-                },
-            )
+    """``n`` domain statements (signer, kind, body) of :func:`tests.ledger_fixtures.domain_cycle`
+    — fund, contract, payment proposal and approval, activity, credit award, redemption —
+    valid in order after the domain prelude, on :data:`DAY`."""
+    return fx.domain_cycle(n, DAY)
 
 
 def build_log(
@@ -170,9 +106,11 @@ def build_log(
     origin: str = ORIGIN,
     two_authorities: bool = True,
 ) -> BuiltLog:
-    """Build a valid log with the real ledger: genesis, a grant for every official role,
-    ``domain_entries`` domain entries (a co-signed one among them), a ``key.revoke`` of
-    ``temp-finance`` half-way, then more domain entries.
+    """Build a valid log with the real ledger: genesis, a grant for every official role, the
+    domain prelude (:func:`tests.ledger_fixtures.prelude`: policy v1, a community and a
+    provider; marks ``policy``, ``party:community``, ``party:provider``), ``domain_entries``
+    domain entries (a co-signed one among them), a ``key.revoke`` of ``temp-finance``
+    half-way, then more domain entries. Every entry is valid under the rulebook.
 
     Submissions are appended in batches of ``batch`` (one checkpoint per batch, all kept in
     :attr:`BuiltLog.checkpoints`). Deterministic for a given ``seed``.
@@ -220,6 +158,12 @@ def build_log(
             body = fx.grant_body(officials[name], roles, f"{name} 岗位")
             submit(sign(granter, "key.grant", body), f"grant:{name}")
         flush()  # keys are usable from the next index on; keep grants in their own batch
+        for sub, label in zip(
+            fx.prelude(sign, auths[0], officials["finance"]),
+            ("policy", "party:community", "party:provider"),
+            strict=True,
+        ):
+            submit(sub, label)
         half = domain_entries // 2
         for k, (who, kind, body) in enumerate(_domain_statements(domain_entries)):
             if k == half:

@@ -21,7 +21,7 @@ from verifier import merkle
 from verifier.checkpoint import open_checkpoint
 from verifier.keys import VerifierKey, parse_verifier_key
 
-from .ledger_fixtures import replay
+from .ledger_fixtures import policy_body, provider_body, replay
 
 ORIGIN = "gongxin.test/cli"
 PASSPHRASE = "correct horse battery staple 正确"
@@ -69,6 +69,16 @@ def fund(n: int, **extra: Any) -> dict[str, Any]:
         },
         **extra,
     }
+
+
+def policy() -> dict[str, Any]:
+    """policy.set v1 (an authority signs it): funds and most domain kinds need it first."""
+    return {"kind": "policy.set", "body": policy_body()}
+
+
+def party() -> dict[str, Any]:
+    """A party.register of a provider: a finance statement valid before any policy."""
+    return {"kind": "party.register", "body": provider_body()}
 
 
 def grant(vkey_file: Path, roles: list[str]) -> dict[str, Any]:
@@ -151,7 +161,8 @@ def test_init_append_checkpoint_and_proofs() -> None:
     log = Log()
     note1, size1, root1 = log.checkpoint()
     assert size1 == 1
-    # a grant, then a finance statement signed with the granted key
+    # a grant, then a finance statement signed with the granted key (a party registration:
+    # valid before any policy.set, unlike a fund)
     r1 = json.loads(
         log.append(
             grant(Path("test-finance.vkey"), ["finance_officer"]), "test-authority.key"
@@ -160,7 +171,7 @@ def test_init_append_checkpoint_and_proofs() -> None:
     note2, size2, root2 = log.checkpoint()
     assert (r1["index"], r1["tree_size"], r1["duplicate"], size2) == (1, 2, False, 2)
     assert r1["checkpoint"] == note2
-    r2 = json.loads(log.append(fund(1), "test-finance.key").stdout)
+    r2 = json.loads(log.append(party(), "test-finance.key").stdout)
     note3, size3, root3 = log.checkpoint()
     assert (r2["index"], r2["tree_size"], size3) == (2, 3, 3)
 
@@ -199,6 +210,7 @@ def test_init_append_checkpoint_and_proofs() -> None:
 def test_append_is_idempotent_by_statement_id() -> None:
     log = Log()
     log.append(grant(Path("test-finance.vkey"), ["finance_officer"]), "test-authority.key")
+    log.append(policy(), "test-authority.key")
     statement = fund(5, id="6d1f1b0e-8a0b-4f0a-9c7e-2b7b9e0c1d2e", time=stamp())
     first = json.loads(log.append(statement, "test-finance.key").stdout)
     again = json.loads(log.append(statement, "test-finance.key").stdout)
@@ -312,14 +324,15 @@ def test_encrypted_key_with_passphrase_from_environment(tmp_path: Path) -> None:
     env = {"GONGXIN_KEY_PASSPHRASE": PASSPHRASE}
     run("keys", "new", "test-enc", "--encrypt", env=env)
     log.append(grant(Path("test-enc.vkey"), ["finance_officer"]), "test-authority.key")
+    log.append(policy(), "test-authority.key")
     path = write_json(tmp_path / "f.json", fund(9))
     args = ("append", str(path), "--key", "test-enc.key", "--db", log.db)
     r = run(*args, code=2)  # no passphrase
     assert "GONGXIN_KEY_PASSPHRASE" in r.stderr
     run(*args, code=2, env={"GONGXIN_KEY_PASSPHRASE": "wrong"})
     receipt = json.loads(run(*args, env=env).stdout)
-    assert receipt["index"] == 2
-    line = log.line(2)
+    assert receipt["index"] == 3  # genesis, grant, policy, then this fund
+    line = log.line(3)
     assert (
         json.loads(line)["statement"]["signer"]
         == read_private_key(tmp_path / "test-enc.key", PASSPHRASE).key_id_hex
@@ -338,13 +351,14 @@ def _export(log: Log, directory: str) -> Path:
 def test_export_bundle_is_valid(tmp_path: Path) -> None:
     log = Log()
     log.append(grant(Path("test-finance.vkey"), ["finance_officer"]), "test-authority.key")
+    log.append(policy(), "test-authority.key")
     log.append(fund(1), "test-finance.key")
     out = _export(log, "bundle")
     data = (out / "entries.jsonl").read_bytes()
     assert data.endswith(b"\n")
     lines = data[:-1].split(b"\n")
     cp = open_checkpoint((out / "checkpoint").read_text(), log.log_vkey)
-    assert cp.size == len(lines) == 3
+    assert cp.size == len(lines) == 4
     assert merkle.root_of(merkle.leaf_hash(x) for x in lines) == cp.root
     assert parse_verifier_key((out / "log.vkey").read_text().strip()) == log.log_vkey
     replay(lines)
@@ -359,6 +373,7 @@ def test_export_bundle_is_valid(tmp_path: Path) -> None:
 def test_export_verifies_with_gongxin_verify(tmp_path: Path) -> None:
     log = Log()
     log.append(grant(Path("test-finance.vkey"), ["finance_officer"]), "test-authority.key")
+    log.append(policy(), "test-authority.key")
     log.append(fund(1), "test-finance.key")
     out = _export(log, "bundle")
     key_file = tmp_path / "published-log.vkey"

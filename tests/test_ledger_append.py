@@ -26,6 +26,7 @@ from .ledger_fixtures import (
     grant_body,
     key,
     new_ledger,
+    policy_body,
     replay,
     revoke_body,
     state_view,
@@ -267,6 +268,29 @@ def _bad_body(e: LedgerEnv) -> list[bytes]:
     return [e.sign(e.keys["finance"], "fund.appropriate", fund_body(7, 0)).canonical()]
 
 
+def _amount_too_large(e: LedgerEnv) -> list[bytes]:
+    return [e.sign(e.keys["finance"], "fund.appropriate", fund_body(7, 10**13 + 1)).canonical()]
+
+
+def _full_width_month(e: LedgerEnv) -> list[bytes]:
+    # "２０２４-01" (full-width digits) would sort after every ASCII month
+    body = {"through_month": "\uff12\uff10\uff12\uff14-01"}
+    return [e.sign(e.keys["desk"], "credit.expire", body).canonical()]
+
+
+def _fund_id_reused(e: LedgerEnv) -> list[bytes]:
+    # F-500 is appropriated earlier in the same batch (good_before): the rulebook's state
+    # inside the batch sees it, and the rollback must forget it
+    return [e.sign(e.keys["finance"], "fund.appropriate", fund_body(500, 7)).canonical()]
+
+
+def _award_twice(e: LedgerEnv) -> list[bytes]:
+    return [
+        e.sign(e.keys["organiser"], "credit.award", award_body(502)).canonical(),
+        e.sign(e.keys["organiser"], "credit.award", award_body(502, minutes=30)).canonical(),
+    ]
+
+
 def _genesis_again(e: LedgerEnv) -> list[bytes]:
     from .ledger_fixtures import genesis_body
 
@@ -291,7 +315,11 @@ REJECTIONS: list[tuple[str, BadItem, str, str]] = [
     ("revoked inside batch", _revoke_then_use, "key.revoked", "signatures[0].key_id"),
     ("8 days old", _stale_statement, "statement.time", "statement.time"),
     ("zero amount", _bad_body, "entry.body", "statement.body.amount_fen"),
+    ("amount over 10^13", _amount_too_large, "entry.body", "statement.body.amount_fen"),
+    ("full-width month", _full_width_month, "entry.body", "statement.body.through_month"),
     ("second genesis", _genesis_again, "genesis.position", "statement.kind"),
+    ("fund id reused", _fund_id_reused, "fund.duplicate", "statement.body.fund_id"),
+    ("award twice", _award_twice, "credit.duplicate", "statement.body.resident_ref"),
 ]
 
 
@@ -424,10 +452,13 @@ def test_a_logged_statement_cannot_be_replayed_under_a_new_index(env: LedgerEnv)
 def test_log_time_never_goes_backwards(tmp_path: Path) -> None:
     env = new_ledger(tmp_path)
     k = env.keys
-    env.ledger.append(
-        env.sign(
-            k.authority, "key.grant", grant_body(k["finance"], ["finance_officer"])
-        ).canonical()
+    env.ledger.append_batch(
+        [
+            env.sign(
+                k.authority, "key.grant", grant_body(k["finance"], ["finance_officer"])
+            ).canonical(),
+            env.sign(k.authority, "policy.set", policy_body()).canonical(),
+        ]
     )
     env.clock.now -= timedelta(hours=1)  # the machine's clock jumps back
     env.ledger.append(
@@ -458,8 +489,11 @@ def test_large_batch_with_worker_pre_verification(tmp_path: Path) -> None:
     env.ledger.close()
     k = env.keys
     with env.reopen(pool=SignaturePool(2)) as ledger:
-        items = [env.sign(k.authority, "key.grant", grant_body(k["finance"], ["finance_officer"]))]
-        items += [env.sign(k["finance"], "fund.appropriate", fund_body(n)) for n in range(80)]
+        items = [
+            env.sign(k.authority, "key.grant", grant_body(k["finance"], ["finance_officer"])),
+            env.sign(k.authority, "policy.set", policy_body()),  # funds need a policy in force
+        ]
+        items += [env.sign(k["finance"], "fund.appropriate", fund_body(n)) for n in range(1, 80)]
         bad = list(items)
         bad[70] = tamper_signature(bad[70])
         before = env.snapshot()

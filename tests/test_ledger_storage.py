@@ -54,7 +54,7 @@ def test_reopening_continues_the_same_tree(env: LedgerEnv) -> None:
         assert ledger.log_vkey == env.keys.log.verifier()
         reopened_view = state_view(ledger)
         # signature-free replay rebuilds the same registry and position
-        for name in ("size", "prev", "log_time", "registry", "tree", "checkpoint"):
+        for name in ("size", "prev", "log_time", "registry", "rules", "tree", "checkpoint"):
             assert reopened_view[name] == view[name], name
         r = ledger.append(
             env.sign(env.keys["finance"], "fund.appropriate", fund_body(77)).canonical()

@@ -16,12 +16,17 @@ from verifier.state import LogState
 from .ledger_fixtures import (
     EntryBuilder,
     Keys,
+    activity_body,
     approve_body,
+    contract_body,
     fund_body,
     genesis_body,
     grant_body,
     key,
     make_keys,
+    policy_body,
+    prelude,
+    propose_body,
     registry_view,
     revoke_body,
     tamper_signature,
@@ -42,6 +47,11 @@ def start(keys: Keys, b: EntryBuilder) -> LogState:
     state = LogState()
     b.apply(state, b.sign(keys.authority, "log.genesis", genesis_body(keys)))
     return state
+
+
+def set_policy(keys: Keys, b: EntryBuilder, state: LogState) -> None:
+    """Log policy v1 (signed by an authority): most domain kinds need a policy in force."""
+    b.apply(state, b.sign(keys.authority, "policy.set", policy_body()))
 
 
 def rejects(state: LogState, b: EntryBuilder, sub: Any, rule: str, **kw: Any) -> VerificationError:
@@ -144,6 +154,7 @@ def test_genesis_body_rules(keys: Keys, b: EntryBuilder, mutate: Any) -> None:
 
 def test_key_granted_at_g_signs_from_g_plus_1(keys: Keys, b: EntryBuilder) -> None:
     state = start(keys, b)
+    set_policy(keys, b, state)
     fin = keys["finance"]
     g = state.size
     b.apply(state, b.sign(keys.authority, "key.grant", grant_body(fin, ["finance_officer"])))
@@ -236,6 +247,7 @@ def test_regrant_of_a_revoked_key_is_a_duplicate(keys: Keys, b: EntryBuilder) ->
 
 def test_revoked_key_is_refused_after_its_revocation(keys: Keys, b: EntryBuilder) -> None:
     state = start(keys, b)
+    set_policy(keys, b, state)
     fin = keys["finance"]
     b.apply(state, b.sign(keys.authority, "key.grant", grant_body(fin, ["finance_officer"])))
     b.apply(state, b.sign(fin, "fund.appropriate", fund_body(1)))
@@ -326,6 +338,9 @@ def staffed(keys: Keys, b: EntryBuilder) -> LogState:
         ("organiser", ["approver", "organiser"]),
     ):
         b.apply(state, b.sign(keys.authority, "key.grant", grant_body(keys[name], roles)))
+    # the domain prelude: policy v1, a community (by the authority), a provider (by finance)
+    for sub in prelude(b.sign, keys.authority, keys["finance"]):
+        b.apply(state, sub)
     return state
 
 
@@ -388,16 +403,15 @@ def test_role_of_the_cosigner_does_not_help(keys: Keys, b: EntryBuilder, staffed
 
 
 def test_key_with_several_roles(keys: Keys, b: EntryBuilder, staffed: LogState) -> None:
+    fin = keys["finance"]
+    day = b.clock.now.date().isoformat()  # the day of the next log times
+    b.apply(staffed, b.sign(fin, "fund.appropriate", fund_body(1, 1_000_000)))
+    b.apply(staffed, b.sign(fin, "contract.award", contract_body("C-1", "F-1", day)))
+    b.apply(staffed, b.sign(fin, "payment.propose", propose_body("P-1", "C-1")))
+    # the key holding approver and organiser signs a kind of each role
     k = keys["organiser"]
     b.apply(staffed, b.sign(k, "payment.approve", approve_body(1)))
-    b.apply(
-        staffed,
-        b.sign(
-            k,
-            "activity.register",
-            {"activity_id": "A1", "community": "c", "category": "助老", "date": "2026-05-04"},
-        ),
-    )
+    b.apply(staffed, b.sign(k, "activity.register", activity_body("A1", day)))
 
 
 def test_unknown_kind(keys: Keys, b: EntryBuilder, staffed: LogState) -> None:

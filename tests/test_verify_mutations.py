@@ -24,6 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests import ledger_fixtures as fx
 from tests import logfactory as lf
 from verifier import _chunks as chunks
 from verifier.audit import verify_bundle
@@ -290,6 +291,22 @@ def test_entry_signed_without_the_role(log: lf.BuiltLog, workdir: Path) -> None:
         {"key": str(lf.make_key(0, "x").verifier()), "roles": ["auditor"], "title": "x"},
     )
     assert exc.rule == "role.forbidden"
+
+
+def test_entry_breaking_a_rule_of_the_rulebook(log: lf.BuiltLog, workdir: Path) -> None:
+    """Correctly signed by a key with the role, but against the rulebook (FORMAT.md §10)."""
+    exc = _append_forged(
+        log, workdir, log.key("finance"), "fund.appropriate", dict(FUND, fund_id="F0")
+    )
+    assert (exc.rule, exc.field) == ("fund.duplicate", "statement.body.fund_id")
+    exc = _append_forged(
+        log,
+        workdir,
+        log.key("desk"),
+        "credit.redeem",
+        {"resident_ref": "0" * 32, "item": fx.ITEM, "points": fx.ITEM_POINTS},
+    )
+    assert exc.rule == "credit.insufficient"
 
 
 def test_the_same_forged_entries_pass_when_allowed(log: lf.BuiltLog, workdir: Path) -> None:

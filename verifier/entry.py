@@ -34,10 +34,10 @@ _KIND = re.compile(r"[a-z][a-z_]*(\.[a-z][a-z_]*)+\Z")
 _KEY_ID = re.compile(r"[0-9a-f]{8}\Z")
 _HASH_HEX = re.compile(r"[0-9a-f]{64}\Z")
 #: FORMAT.md §3.1: RFC 3339, UTC, upper-case ``T`` and ``Z``, 0–6 fractional digits.
-_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z\Z")
+_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z\Z", re.ASCII)
 #: FORMAT.md §4: the log time always has exactly six fractional digits, so that the
 #: byte order of two log times is their time order.
-_LOG_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z\Z")
+_LOG_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z\Z", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +197,7 @@ def parse_signatures(value: Any, signer: str, path: str = "signatures") -> tuple
         if type(sig) is str and len(sig) == 88:
             try:
                 raw = base64.b64decode(sig, validate=True)
-            except binascii.Error:
+            except (binascii.Error, ValueError):  # ValueError: non-ASCII text
                 raw = b""
         if len(raw) != 64 or base64.b64encode(raw).decode("ascii") != sig:
             raise _bad("standard base64 of a 64-byte Ed25519 signature", path, f"[{i}].sig")

@@ -83,7 +83,9 @@ def _date(v: Any) -> tuple[str, str] | None:
 
 
 def _month(v: Any) -> tuple[str, str] | None:
-    if type(v) is str and re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", v):
+    # [0-9], not \d: \d also matches non-ASCII digits (e.g. full-width "２０２６"), which
+    # sort after every ASCII month and would let one credit.expire wipe every lot.
+    if type(v) is str and re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", v):
         return None
     return "", "must be a month YYYY-MM"
 

@@ -9,6 +9,7 @@ no I/O. Cost per entry: O(1) dictionary work plus one Ed25519 verification per s
 from __future__ import annotations
 
 import heapq
+from functools import partial
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -210,6 +211,8 @@ class LogState:
         expiry, recent = self._expiry, self.recent_ids
         while expiry and expiry[0][0] < horizon:
             t, old = heapq.heappop(expiry)
+            if journal is not None:
+                journal.call_on_rollback(partial(heapq.heappush, expiry, (t, old)))
             if recent.get(old) == t:
                 if journal is None:
                     del recent[old]
