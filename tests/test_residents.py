@@ -22,7 +22,7 @@ from verifier.audit import verify_bundle
 from verifier.errors import InputError
 from verifier.pseudonym import resident_ref
 
-from .ledger_fixtures import OFFICIAL_ROLES, LedgerEnv, grant_body, new_ledger
+from .ledger_fixtures import STD_ACTIVITY, LedgerEnv, credit_award_body, standard_ledger
 
 NAME = "测试擦除张三丰"
 PHONE = "13987654321"
@@ -46,18 +46,8 @@ def fast_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def ledger_env(tmp_path: Path) -> Iterator[LedgerEnv]:
-    """A ledger on a temporary SQLite file: genesis and a batch of key grants.
-
-    (Not the shared ``env`` fixture: its domain entries follow the rulebook, which is being
-    rewritten; erasure concerns the register, and the key-registry kinds are stable.)
-    """
-    e = new_ledger(tmp_path)
-    k = e.keys
-    grants = [
-        e.sign(k.authority, "key.grant", grant_body(k[name], roles))
-        for name, roles in OFFICIAL_ROLES.items()
-    ]
-    e.receipts += e.ledger.append_batch([g.canonical() for g in grants])
+    """The standard ledger (genesis, grants, policy, parties, funds, an open activity)."""
+    e = standard_ledger(tmp_path)
     yield e
     e.ledger.close()
 
@@ -255,6 +245,10 @@ def test_erase_leaves_no_byte_in_database_wal_or_export_and_log_verifies(
     with ResidentRegister.open(ledger_env.url) as reg:
         crowd_before = _enrol_crowd(reg, 120)
         e = reg.enrol("chunjiang", NAME, ID_NUMBER, PHONE)
+        # the resident does volunteer service: their pseudonym goes on the log
+        award = credit_award_body(e.resident_ref, STD_ACTIVITY)
+        k = ledger_env.keys
+        ledger_env.ledger.append(ledger_env.sign(k["organiser"], "credit.award", award).canonical())
         crowd_after = [
             reg.enrol("qiuyue", f"后来者{k}" * (1 + k % 5), None, None) for k in range(150)
         ]
@@ -278,6 +272,8 @@ def test_erase_leaves_no_byte_in_database_wal_or_export_and_log_verifies(
     files = _db_bytes(ledger_env.path) | exported
     assert len(files[ledger_env.path.name]) > 50_000
     assert _found(_personal(e), files) == []
+    # the log still holds the (now unlinkable) pseudonym, and it verified above
+    assert e.resident_ref.encode() in exported["entries.jsonl"]
     # and the crowd is still in the file (the scan does look at the right bytes)
     assert crowd_before[0].register_no.encode() in files[ledger_env.path.name]
 
