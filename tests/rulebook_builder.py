@@ -1,0 +1,805 @@
+"""Domain sequences for the rulebook tests (FORMAT.md §10): operations, a tiny in-memory log
+builder, a ledger driver, *modified servers* and comparable views of the replayed state.
+
+- :class:`Op` is one statement to sign: the signer's name, the kind and the body; the
+  ``*_op`` functions build the body of every domain kind with small, valid defaults.
+- :class:`LogBuilder` writes entry lines by hand — signed with real keys, correctly chained,
+  leaf-hashed — and runs each through :meth:`verifier.state.LogState.check_and_apply` (the
+  verifier's own state, no database): the fast path of the unit tests. ``forge`` appends a
+  line without judging it (a log written around the registry); ``checkpoint`` signs a
+  checkpoint over the lines with the log key.
+- :class:`LedgerDriver` runs the same operations through a real :class:`ledger.log.Ledger`
+  on SQLite; its ``rulebook`` factory may be a modified server (:class:`AcceptAll`,
+  :func:`lenient`, :class:`NoDualControl`) that accepts what the rules forbid.
+- :func:`domain_view` is a comparable summary of a :class:`~verifier.rules.DomainRules`.
+
+Everything is deterministic: fixed key seeds, statement ids from a counter, and a clock the
+test sets explicitly (log time advances one second per entry in the builder, one millisecond
+per clock read in the driver).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from ledger.export import export_bundle
+from ledger.log import Ledger
+from ledger.records import format_log_time
+from ledger.signing import sign_statement
+from verifier import merkle
+from verifier.checkpoint import Checkpoint, sign_checkpoint
+from verifier.entry import Entry, Submission, entry_bytes, parse_entry_line
+from verifier.errors import InvalidEntry, VerificationError
+from verifier.journal import Journal
+from verifier.keys import SignerKey
+from verifier.kinds import MAX_AMOUNT_FEN, uscc_check_char
+from verifier.parallel import SignaturePool
+from verifier.rules import DomainRules
+from verifier.state import LogState
+
+from .ledger_fixtures import StepClock, db_snapshot, grant_body, key
+
+REPO = Path(__file__).resolve().parents[1]
+ORIGIN = "gongxin.test/rulebook"
+NAMESPACE = "gongxin-rulebook-tests"
+#: A Monday morning; every test day starts at 08:00 UTC, far from midnight.
+START = datetime(2026, 5, 4, 8, 0, 0, tzinfo=UTC)
+
+#: Official key name -> roles. ``dual`` holds both finance_officer and approver (dual control
+#: compares keys, not roles: it may approve others' payments, never its own).
+OFFICIALS: dict[str, list[str]] = {
+    "finance": ["finance_officer"],
+    "finance2": ["finance_officer"],
+    "approver": ["approver"],
+    "dual": ["approver", "finance_officer"],
+    "organiser": ["organiser"],
+    "organiser2": ["organiser"],
+    "desk": ["service_desk"],
+}
+
+#: The policy of every test log (version 1). Points: 助老 10/h, 环保 20/h.
+POLICY: dict[str, Any] = {
+    "version": 1,
+    "currency": "CNY",
+    "dual_control_threshold_fen": 100_000,
+    "credit_rates": [
+        {"category": "助老", "points_per_hour": 10},
+        {"category": "环保", "points_per_hour": 20},
+    ],
+    "daily_cap_points": 40,
+    "activity_cap_points": 30,
+    "balance_cap_points": 100,
+    "expiry_months": 2,
+    "catalogue": [{"item": "理发券", "points": 20}, {"item": "鸡蛋", "points": 5}],
+    "transfer_relations": ["子女", "配偶"],
+}
+
+#: party id -> type, registered by :func:`standard_setup`.
+PARTIES: dict[str, str] = {
+    "Q1": "community",
+    "Q2": "community",
+    "P1": "company",
+    "P2": "social_organisation",
+}
+
+
+# -- keys ------------------------------------------------------------------------------------
+
+
+@dataclass
+class RuleKeys:
+    log: SignerKey
+    authority: SignerKey
+    officials: dict[str, SignerKey]
+    stranger: SignerKey  # never granted
+
+    def __getitem__(self, name: str) -> SignerKey:
+        if name == "authority":
+            return self.authority
+        if name == "stranger":
+            return self.stranger
+        return self.officials[name]
+
+
+def rule_keys(seed: int = 0) -> RuleKeys:
+    """Deterministic keys (their own namespace, so not those of other test modules)."""
+    return RuleKeys(
+        log=key("log", key_name=ORIGIN, seed=seed, namespace=NAMESPACE),
+        authority=key("authority", seed=seed, namespace=NAMESPACE),
+        officials={n: key(n, seed=seed, namespace=NAMESPACE) for n in OFFICIALS},
+        stranger=key("stranger", seed=seed, namespace=NAMESPACE),
+    )
+
+
+# -- values ----------------------------------------------------------------------------------
+
+
+def uscc(n: int) -> str:
+    """A valid 统一社会信用代码 (correct GB 32100-2015 check character), distinct per ``n``."""
+    first17 = f"91350100{n:09d}"
+    return first17 + uscc_check_char(first17)
+
+
+def resident(n: int) -> str:
+    """A resident_ref (32 lower-case hex digits), distinct per ``n``."""
+    return hashlib.sha256(f"resident/{n}".encode()).hexdigest()[:32]
+
+
+def digest(label: str) -> str:
+    return hashlib.sha256(label.encode()).hexdigest()
+
+
+def add_months(month: str, k: int) -> str:
+    n = int(month[:4]) * 12 + int(month[5:7]) - 1 + k
+    return f"{n // 12:04d}-{n % 12 + 1:02d}"
+
+
+# -- operations ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Op:
+    """One statement to sign: who (a key name of :class:`RuleKeys`), what kind, which body."""
+
+    signer: str
+    kind: str
+    body: dict[str, Any]
+    cosigners: tuple[str, ...] = ()
+
+
+def policy_op(version: int = 1, **changes: Any) -> Op:
+    body = {**POLICY, "version": version, **changes}
+    return Op("authority", "policy.set", body)
+
+
+def party_op(party_id: str, type_: str, n: int | None = None, *, signer: str = "finance") -> Op:
+    code = uscc(n if n is not None else int(hashlib.sha256(party_id.encode()).hexdigest()[:6], 16))
+    return Op(
+        signer,
+        "party.register",
+        {"party_id": party_id, "type": type_, "name": f"{party_id} 测试主体", "uscc": code},
+    )
+
+
+def fund_op(fund_id: str, amount: int, source: str = "财政", *, signer: str = "finance") -> Op:
+    return Op(
+        signer,
+        "fund.appropriate",
+        {
+            "fund_id": fund_id,
+            "fiscal_year": 2026,
+            "programme": "社区养老服务",
+            "source": source,
+            "amount_fen": amount,
+        },
+    )
+
+
+def donate_op(donation_id: str, fund_id: str, amount: int, *, signer: str = "finance") -> Op:
+    return Op(
+        signer,
+        "fund.donate",
+        {
+            "donation_id": donation_id,
+            "fund_id": fund_id,
+            "donor": "donor-1",
+            "amount_fen": amount,
+            "receipt_sha256": digest(f"receipt/{donation_id}"),
+        },
+    )
+
+
+def _milestones(milestones: Sequence[tuple[str, int]]) -> list[dict[str, Any]]:
+    return [
+        {"milestone_id": mid, "amount_fen": amt, "due": "2026-12-31", "deliverable": f"交付 {mid}"}
+        for mid, amt in milestones
+    ]
+
+
+def contract_op(
+    contract_id: str,
+    fund_id: str,
+    provider: str,
+    milestones: Sequence[tuple[str, int]],
+    total: int | None = None,
+    *,
+    signer: str = "finance",
+) -> Op:
+    return Op(
+        signer,
+        "contract.award",
+        {
+            "contract_id": contract_id,
+            "fund_id": fund_id,
+            "provider": provider,
+            "title": "居家养老上门服务",
+            "method": "竞争性磋商",
+            "total_fen": sum(a for _, a in milestones) if total is None else total,
+            "milestones": _milestones(milestones),
+            "evidence": [digest(f"contract/{contract_id}")],
+        },
+    )
+
+
+def amend_op(
+    amendment_id: str,
+    contract_id: str,
+    milestones: Sequence[tuple[str, int]],
+    total: int | None = None,
+    *,
+    signer: str = "finance",
+) -> Op:
+    return Op(
+        signer,
+        "contract.amend",
+        {
+            "amendment_id": amendment_id,
+            "contract_id": contract_id,
+            "total_fen": sum(a for _, a in milestones) if total is None else total,
+            "milestones": _milestones(milestones),
+            "evidence": [digest(f"amendment/{amendment_id}")],
+            "reason": "服务范围调整",
+        },
+    )
+
+
+def propose_op(
+    payment_id: str,
+    contract_id: str,
+    milestone_id: str,
+    amount: int,
+    invoice: str | None = None,
+    *,
+    signer: str = "finance",
+) -> Op:
+    inv = invoice or f"INV-{payment_id}"
+    return Op(
+        signer,
+        "payment.propose",
+        {
+            "payment_id": payment_id,
+            "contract_id": contract_id,
+            "milestone_id": milestone_id,
+            "amount_fen": amount,
+            "invoice_no": inv,
+            "invoice_sha256": digest(f"invoice/{inv}"),
+        },
+    )
+
+
+def approve_op(payment_id: str, *, signer: str = "approver") -> Op:
+    return Op(signer, "payment.approve", {"payment_id": payment_id})
+
+
+def reject_op(payment_id: str, *, signer: str = "approver") -> Op:
+    return Op(signer, "payment.reject", {"payment_id": payment_id, "reason": "发票不符"})
+
+
+def reverse_op(payment_id: str, *, signer: str = "finance") -> Op:
+    return Op(signer, "payment.reverse", {"payment_id": payment_id, "reason": "重复支付冲正"})
+
+
+def activity_op(
+    activity_id: str,
+    community: str,
+    category: str,
+    day: str | date,
+    *,
+    signer: str = "organiser",
+) -> Op:
+    return Op(
+        signer,
+        "activity.register",
+        {
+            "activity_id": activity_id,
+            "community": community,
+            "category": category,
+            "date": str(day),
+            "title": "敬老院探访",
+        },
+    )
+
+
+def award_op(ref: str, activity_id: str, minutes: int, *, signer: str = "organiser") -> Op:
+    return Op(
+        signer,
+        "credit.award",
+        {"resident_ref": ref, "activity_id": activity_id, "minutes": minutes},
+    )
+
+
+def correct_op(
+    award_index: int, ref: str, activity_id: str, minutes: int, *, signer: str = "organiser"
+) -> Op:
+    return Op(
+        signer,
+        "credit.correct",
+        {
+            "award_index": award_index,
+            "resident_ref": ref,
+            "activity_id": activity_id,
+            "minutes": minutes,
+            "reason": "签到记录更正",
+        },
+    )
+
+
+def redeem_op(ref: str, item: str, points: int, *, signer: str = "desk") -> Op:
+    return Op(signer, "credit.redeem", {"resident_ref": ref, "item": item, "points": points})
+
+
+def transfer_op(
+    src: str, dst: str, points: int, relation: str = "配偶", *, signer: str = "desk"
+) -> Op:
+    return Op(
+        signer,
+        "credit.transfer",
+        {"from_ref": src, "to_ref": dst, "points": points, "relation": relation},
+    )
+
+
+def expire_op(through_month: str, *, signer: str = "desk") -> Op:
+    return Op(signer, "credit.expire", {"through_month": through_month})
+
+
+def grant_op(keys: RuleKeys, name: str, roles: Sequence[str] | None = None) -> Op:
+    roles = sorted(roles if roles is not None else OFFICIALS[name])
+    return Op("authority", "key.grant", grant_body(keys[name], roles, f"{name} 岗位"))
+
+
+def revoke_op(keys: RuleKeys, name: str) -> Op:
+    return Op("authority", "key.revoke", {"key_id": keys[name].key_id_hex, "reason": "调岗"})
+
+
+def genesis_op(keys: RuleKeys) -> Op:
+    return Op(
+        "authority",
+        "log.genesis",
+        {
+            "authorities": [str(keys.authority.verifier())],
+            "log_key": str(keys.log.verifier()),
+            "origin": ORIGIN,
+        },
+    )
+
+
+def standard_setup(keys: RuleKeys, *, policy: bool = True) -> list[Op]:
+    """After genesis: a grant for every official, policy v1 (unless not ``policy``) and the
+    parties of :data:`PARTIES`."""
+    ops = [grant_op(keys, name) for name in OFFICIALS]
+    if policy:
+        ops.append(policy_op(1))
+    ops += [party_op(pid, t, n) for n, (pid, t) in enumerate(PARTIES.items())]
+    return ops
+
+
+def sign_op(
+    keys: RuleKeys, op: Op, statement_id: str, when: datetime, *, as_key: SignerKey | None = None
+) -> Submission:
+    """Sign ``op`` as a client would (statement time ``when``)."""
+    return sign_statement(
+        op.kind,
+        op.body,
+        as_key or keys[op.signer],
+        statement_id=statement_id,
+        time=when,
+        cosigners=[keys[c] for c in op.cosigners],
+    )
+
+
+def statement_id(prefix: str, n: int) -> str:
+    return str(uuid.UUID(bytes=hashlib.sha256(f"{prefix}/{n}".encode()).digest()[:16], version=4))
+
+
+def day_start(day: str | date) -> datetime:
+    """08:00 UTC of ``day``."""
+    return datetime.combine(date.fromisoformat(str(day)), time(8, 0), tzinfo=UTC)
+
+
+# -- the in-memory log builder ---------------------------------------------------------------
+
+
+class LogBuilder:
+    """Entry lines built by hand and judged by the verifier's own :class:`LogState`.
+
+    ``now`` is the log time of the next entry; it advances one second per accepted entry
+    and can be moved forward with :meth:`at` / :meth:`advance`. ``rules`` is the
+    :class:`DomainRules` being replayed (or any rulebook given).
+    """
+
+    def __init__(
+        self, keys: RuleKeys | None = None, *, rulebook: Any = None, start: datetime = START
+    ) -> None:
+        self.keys = keys or rule_keys()
+        self.rules = rulebook if rulebook is not None else DomainRules()
+        self.state = LogState(rulebook=self.rules)
+        self.lines: list[bytes] = []
+        self.now = start
+        self._ids = 0
+
+    @classmethod
+    def standard(cls, *, policy: bool = True, **kw: Any) -> LogBuilder:
+        """Genesis, the grants, policy v1 and the parties, all accepted."""
+        b = cls(**kw)
+        b.submit(genesis_op(b.keys))
+        for op in standard_setup(b.keys, policy=policy):
+            b.submit(op)
+        return b
+
+    @property
+    def size(self) -> int:
+        return len(self.lines)
+
+    @property
+    def today(self) -> str:
+        return self.now.date().isoformat()
+
+    @property
+    def month(self) -> str:
+        return self.today[:7]
+
+    def at(self, when: datetime | date | str) -> LogBuilder:
+        """Move the log time forward to ``when`` (a day means 08:00 UTC of it)."""
+        t = when if isinstance(when, datetime) else day_start(when)
+        assert t >= self.now, f"log time cannot go back from {self.now} to {t}"
+        self.now = t
+        return self
+
+    def advance(self, **delta: float) -> LogBuilder:
+        self.now += timedelta(**delta)
+        return self
+
+    def line(self, op: Op, *, as_key: SignerKey | None = None) -> bytes:
+        """The next entry's line for ``op`` (log time :attr:`now`, signed 1 s before)."""
+        self._ids += 1
+        sub = sign_op(
+            self.keys,
+            op,
+            statement_id("rulebook", self._ids),
+            self.now - timedelta(seconds=1),
+            as_key=as_key,
+        )
+        prev = merkle.leaf_hash(self.lines[-1]).hex() if self.lines else "0" * 64
+        return entry_bytes(self.size, format_log_time(self.now), prev, sub)
+
+    def submit(self, op: Op, *, journal: Journal | None = None) -> int:
+        """Judge ``op`` as the next entry with ``check_and_apply``; keep it if valid.
+        Returns its index; raises :class:`VerificationError` (nothing kept) otherwise."""
+        line = self.line(op)
+        entry = parse_entry_line(line, self.size)
+        self.state.check_and_apply(entry, merkle.leaf_hash(line), journal=journal)
+        self.lines.append(line)
+        self.now += timedelta(seconds=1)
+        return entry.index
+
+    def submit_all(self, ops: Iterable[Op]) -> list[int]:
+        return [self.submit(op) for op in ops]
+
+    def error(self, op: Op) -> VerificationError:
+        """The error ``op`` is rejected with as the next entry (it must be rejected)."""
+        size = self.size
+        try:
+            self.submit(op)
+        except VerificationError as exc:
+            assert self.size == size
+            return exc
+        raise AssertionError(f"{op.kind} {op.body} was accepted at index {size}")
+
+    def forge(self, op: Op, *, as_key: SignerKey | None = None) -> int:
+        """Append ``op``'s line without judging it (a log written around the rules)."""
+        self.lines.append(self.line(op, as_key=as_key))
+        self.now += timedelta(seconds=1)
+        return self.size - 1
+
+    def entry(self, index: int) -> Entry:
+        return parse_entry_line(self.lines[index], index)
+
+    def checkpoint(self, size: int | None = None) -> str:
+        """A checkpoint over the first ``size`` lines (default all), signed by the log key."""
+        lines = self.lines[: self.size if size is None else size]
+        root = merkle.root_of(merkle.leaf_hash(line) for line in lines)
+        return sign_checkpoint(Checkpoint(ORIGIN, len(lines), root), self.keys.log)
+
+    def write_bundle(self, directory: Path, size: int | None = None) -> Path:
+        n = self.size if size is None else size
+        return write_bundle(directory, self.lines[:n], self.checkpoint(n), self.keys)
+
+
+def write_bundle(directory: Path, lines: Sequence[bytes], checkpoint: str, keys: RuleKeys) -> Path:
+    """An export bundle (FORMAT.md §9) of ``lines`` under ``checkpoint``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "entries.jsonl").write_bytes(b"".join(line + b"\n" for line in lines))
+    (directory / "checkpoint").write_text(checkpoint, encoding="utf-8")
+    (directory / "log.vkey").write_text(f"{keys.log.verifier()}\n", encoding="utf-8")
+    return directory
+
+
+def replay_lines(lines: Iterable[bytes], rules: DomainRules | None = None) -> LogState:
+    """Replay ``lines`` from scratch through a fresh verifier :class:`LogState` (signatures
+    checked) whose rulebook is ``rules`` (default a new :class:`DomainRules`)."""
+    state = LogState(rulebook=rules if rules is not None else DomainRules())
+    for i, line in enumerate(lines):
+        state.check_and_apply(parse_entry_line(line, i), merkle.leaf_hash(line))
+    return state
+
+
+# -- modified servers ------------------------------------------------------------------------
+
+
+class AcceptAll:
+    """A rulebook that accepts every domain entry and records nothing (a modified server)."""
+
+    def apply(self, entry: Entry, journal: Journal | None) -> None:
+        return None
+
+
+def lenient(*rules: str) -> Callable[[], DomainRules]:
+    """A rulebook factory: the real rules, except that an entry breaking one of ``rules`` is
+    accepted (without effect) — a server modified to let exactly that through."""
+
+    class Lenient(DomainRules):
+        __slots__ = ()
+
+        def apply(self, entry: Entry, journal: Journal | None) -> None:
+            try:
+                super().apply(entry, journal)
+            except VerificationError as exc:
+                if exc.rule not in rules:
+                    raise
+
+    return Lenient
+
+
+class NoDualControl(DomainRules):
+    """The real rules, but the server ignores dual control: every payment counts at once,
+    whatever its amount (its policy's threshold is above any amount)."""
+
+    __slots__ = ()
+
+    def apply(self, entry: Entry, journal: Journal | None) -> None:
+        super().apply(entry, journal)
+        if entry.statement.kind == "policy.set" and self.policy is not None:
+            self.policy = dataclasses.replace(
+                self.policy, dual_control_threshold_fen=MAX_AMOUNT_FEN + 1
+            )
+
+
+# -- the ledger driver -----------------------------------------------------------------------
+
+
+class LedgerDriver:
+    """A real :class:`Ledger` on SQLite in ``directory``, fed :class:`Op` s.
+
+    The clock advances one millisecond per read; :meth:`at` / :meth:`advance` move it.
+    Statements are signed one second before the clock's current time.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        keys: RuleKeys | None = None,
+        rulebook: Callable[[], Any] = DomainRules,
+        start: datetime = START,
+        name: str = "ledger.db",
+    ) -> None:
+        self.keys = keys or rule_keys()
+        self.clock = StepClock(start, timedelta(milliseconds=1))
+        self.path = directory / name
+        self.url = f"sqlite:///{self.path}"
+        self.ledger = Ledger.open(
+            self.url,
+            log_key=self.keys.log,
+            clock=self.clock,
+            rulebook=rulebook,
+            pool=SignaturePool(1),
+        )
+        self._ids = 0
+        self.ledger.initialize(self.sign(genesis_op(self.keys)).canonical())
+
+    @classmethod
+    def standard(cls, directory: Path, *, policy: bool = True, **kw: Any) -> LedgerDriver:
+        d = cls(directory, **kw)
+        d.submit_batch(standard_setup(d.keys, policy=policy))
+        return d
+
+    def close(self) -> None:
+        self.ledger.close()
+
+    @property
+    def rules(self) -> Any:
+        return self.ledger.state.rulebook
+
+    @property
+    def size(self) -> int:
+        return self.ledger.size
+
+    @property
+    def today(self) -> str:
+        return self.clock.now.date().isoformat()
+
+    @property
+    def month(self) -> str:
+        return self.today[:7]
+
+    def at(self, when: datetime | date | str) -> LedgerDriver:
+        t = when if isinstance(when, datetime) else day_start(when)
+        assert t >= self.clock.now
+        self.clock.now = t
+        return self
+
+    def advance(self, **delta: float) -> LedgerDriver:
+        self.clock.now += timedelta(**delta)
+        return self
+
+    def sign(self, op: Op) -> Submission:
+        self._ids += 1
+        return sign_op(
+            self.keys,
+            op,
+            statement_id("ledger", self._ids),
+            self.clock.now - timedelta(seconds=1),
+        )
+
+    def submit(self, op: Op) -> int:
+        """Append ``op``; returns its index. Raises :class:`InvalidEntry` when rejected."""
+        return self.ledger.append(self.sign(op).canonical()).index
+
+    def submit_batch(self, ops: Sequence[Op]) -> list[int]:
+        return [
+            r.index for r in self.ledger.append_batch([self.sign(op).canonical() for op in ops])
+        ]
+
+    def error(self, op: Op) -> InvalidEntry:
+        """The rejection of ``op``; asserts that the database did not change."""
+        before = db_snapshot(self.path)
+        size = self.size
+        try:
+            self.submit(op)
+        except InvalidEntry as exc:
+            assert self.size == size
+            assert db_snapshot(self.path) == before
+            return exc
+        raise AssertionError(f"{op.kind} {op.body} was accepted")
+
+    def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
+        return db_snapshot(self.path)
+
+    def lines(self) -> list[bytes]:
+        return list(self.ledger.iter_lines())
+
+    def export(self, directory: Path) -> Path:
+        """``gongxin export``: the bundle of the whole log."""
+        export_bundle(self.ledger, directory)
+        return directory
+
+    def export_prefix(self, directory: Path, size: int) -> Path:
+        """A bundle of the first ``size`` entries under the checkpoint the ledger signed for
+        exactly that size (every :meth:`submit` is its own batch, so there is one)."""
+        note = self.ledger.checkpoint_at(size)
+        assert note is not None, f"no checkpoint was signed for size {size}"
+        return write_bundle(directory, self.lines()[:size], note, self.keys)
+
+
+# -- running the verifier CLI ----------------------------------------------------------------
+
+
+def run_verify(directory: Path, keys: RuleKeys) -> subprocess.CompletedProcess[str]:
+    """``gongxin-verify DIR --log-key KEY`` in a fresh interpreter (the real command)."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "verifier",
+            str(directory),
+            "--log-key",
+            str(keys.log.verifier()),
+            "--workers",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        check=False,
+    )
+
+
+# -- comparable views of the rulebook state --------------------------------------------------
+
+
+def domain_view(rules: DomainRules, *, exact: bool = True) -> dict[str, Any]:
+    """Everything :class:`DomainRules` has replayed, as plain values.
+
+    ``exact=False`` leaves out bookkeeping that a model need not keep (empty lot lists,
+    activities' per-resident award records and daily totals once closed, the open heap).
+    """
+    f, c = rules.funds, rules.credits
+    view: dict[str, Any] = {
+        "policy": None if rules.policy is None else dataclasses.asdict(rules.policy),
+        "parties": {k: (p.type, p.uscc) for k, p in f.parties.items()},
+        "usccs": dict(f.usccs),
+        "funds": {k: (x.source, x.appropriated, x.contracted, x.paid) for k, x in f.funds.items()},
+        "donations": set(f.donations),
+        "contracts": {
+            k: (
+                x.fund_id,
+                x.provider,
+                x.total,
+                x.paid,
+                {m: (ms.amount, ms.committed, ms.paid) for m, ms in x.milestones.items()},
+            )
+            for k, x in f.contracts.items()
+        },
+        "amendments": set(f.amendments),
+        "payments": {
+            k: (p.contract_id, p.milestone_id, p.amount, p.invoice_no, p.proposer, p.state)
+            for k, p in f.payments.items()
+        },
+        "open_invoices": dict(f.open_invoices),
+        "activities": {
+            k: (a.community, a.category, a.date, a.organiser) for k, a in c.activities.items()
+        },
+        "lots": {r: lots for r, lots in c.lots.items() if lots or exact},
+        "expired_through": c.expired_through,
+    }
+    if exact:
+        view["awards"] = {
+            k: None
+            if a.awards is None
+            else {r: (w.index, w.minutes, w.points) for r, w in a.awards.items()}
+            for k, a in c.activities.items()
+        }
+        view["daily"] = dict(c.daily)
+        view["open"] = sorted(c._open)
+    return view
+
+
+def registry_view(state: LogState) -> dict[str, tuple[Any, ...]]:
+    """The key registry as plain values: key id -> (key, roles, granted at, revoked at)."""
+    return {
+        kid: (str(rec.key), tuple(sorted(rec.roles)), rec.granted_at, rec.revoked_at)
+        for kid, rec in state.registry.keys.items()
+    }
+
+
+def invariant_problems(rules: DomainRules) -> list[str]:
+    """What breaks the FORMAT.md §10.3 consequences or the credit invariants (§10.4) in
+    ``rules``' state: empty when all hold. Balances are checked against the cap in force."""
+    out: list[str] = []
+    f, c = rules.funds, rules.credits
+    for fid, fund in f.funds.items():
+        contracts = [x for x in f.contracts.values() if x.fund_id == fid]
+        if not 0 <= fund.paid <= fund.contracted <= fund.appropriated:
+            out.append(
+                f"fund {fid}: paid {fund.paid} contracted {fund.contracted} "
+                f"appropriated {fund.appropriated}"
+            )
+        if fund.contracted != sum(x.total for x in contracts):
+            out.append(f"fund {fid}: contracted ≠ Σ contract totals")
+        if fund.paid != sum(x.paid for x in contracts):
+            out.append(f"fund {fid}: paid ≠ Σ contract paid")
+    for cid, x in f.contracts.items():
+        if sum(m.amount for m in x.milestones.values()) != x.total:
+            out.append(f"contract {cid}: milestones do not sum to the total")
+        if sum(m.paid for m in x.milestones.values()) != x.paid:
+            out.append(f"contract {cid}: paid ≠ Σ milestone paid")
+        for mid, m in x.milestones.items():
+            if not 0 <= m.paid <= m.committed <= m.amount:
+                out.append(f"milestone {cid}/{mid}: {m}")
+    cap = rules.policy.balance_cap_points if rules.policy else 0
+    for ref, lots in c.lots.items():
+        if any(p <= 0 for _, _, p in lots) or list(lots) != sorted(lots):
+            out.append(f"resident {ref}: lots {lots}")
+        if not 0 <= sum(p for _, _, p in lots) <= cap:
+            out.append(f"resident {ref}: balance out of 0…{cap}")
+    return out

@@ -1,0 +1,906 @@
+"""A hypothesis state machine over a real ledger, checked against an independent model.
+
+Each step submits a random operation — valid or not: appropriations, donations, contract
+awards and amendments (sometimes over budget), payments (sometimes over the milestone, at
+the dual-control threshold, approved by their proposer, reversed twice), activities, credit
+awards (sometimes over a cap, duplicate, by the wrong organiser, late), corrections,
+redemptions (beyond the balance, at the wrong price), transfers, expiry runs, policy changes
+and clock jumps of days to months — to a :class:`ledger.log.Ledger` on SQLite.
+
+:class:`Model` is a plain re-implementation of FORMAT.md §10 (dicts and arithmetic, nothing
+imported from :mod:`verifier.rules`). The machine asserts that
+
+- the ledger accepts exactly when the model says so, and rejects with the rule and field
+  the model expects;
+- a rejected append leaves the database byte-for-byte and the in-memory state unchanged;
+- after every step the §10.3/§10.4 invariants hold and the ledger's books equal the model's;
+- at the end (and now and then in between) the exported log verifies, and the verifier's
+  own replay (a fresh ``LogState``) ends with exactly the ledger's books, and the model's.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+from verifier.audit import verify_bundle
+from verifier.errors import InvalidEntry
+from verifier.rules import DomainRules
+
+from .rulebook_builder import (
+    PARTIES,
+    POLICY,
+    LedgerDriver,
+    Op,
+    activity_op,
+    add_months,
+    amend_op,
+    approve_op,
+    award_op,
+    contract_op,
+    correct_op,
+    domain_view,
+    donate_op,
+    expire_op,
+    fund_op,
+    invariant_problems,
+    policy_op,
+    propose_op,
+    redeem_op,
+    registry_view,
+    reject_op,
+    replay_lines,
+    resident,
+    reverse_op,
+    transfer_op,
+)
+
+# -- the policies the machine switches between -----------------------------------------------
+
+POLICY_B: dict[str, Any] = {
+    "dual_control_threshold_fen": 50_000,
+    "credit_rates": [
+        {"category": "助老", "points_per_hour": 15},
+        {"category": "文化", "points_per_hour": 30},
+    ],
+    "expiry_months": 3,
+    "catalogue": [{"item": "理发券", "points": 25}, {"item": "鸡蛋", "points": 5}],
+    "transfer_relations": ["配偶"],
+}
+VARIANTS: dict[str, dict[str, Any]] = {"A": {}, "B": POLICY_B}
+
+FUNDS = ["F1", "F2", "F3", "F4"]
+DONATIONS = ["D1", "D2", "D3", "D4"]
+CONTRACTS = ["C1", "C2", "C3", "C4"]
+AMENDMENTS = ["M1", "M2", "M3", "M4"]
+MILESTONES = ["m1", "m2", "m3"]
+PAYMENTS = [f"p{n}" for n in range(1, 9)]
+INVOICES = ["INV-1", "INV-2", "INV-3"]
+ACTIVITIES = [f"A{n}" for n in range(1, 7)]
+RESIDENTS = [resident(n) for n in range(3)]
+CATEGORIES = ["助老", "环保", "文化"]
+ITEMS = ["理发券", "鸡蛋", "大米"]
+RELATIONS = ["配偶", "子女", "父母"]
+
+#: Every run starts from a few funds, a contract with a pending and a counted payment, two
+#: activities and two residents with points (all judged by the model and the ledger too).
+SEED: list[Op] = [
+    fund_op("F1", 1_000_000),
+    fund_op("F2", 300_000, "社区基金"),
+    contract_op("C1", "F1", "P1", [("m1", 300_000), ("m2", 200_000)]),
+    propose_op("p1", "C1", "m1", 150_000),  # pending
+    propose_op("p2", "C1", "m2", 20_000, "INV-2"),  # counted
+    activity_op("A1", "Q1", "助老", "2026-05-04"),
+    activity_op("A2", "Q2", "环保", "2026-04-24", signer="organiser2"),
+    award_op(RESIDENTS[0], "A1", 120),
+    award_op(RESIDENTS[1], "A2", 60, signer="organiser2"),
+]
+
+#: FORMAT.md §10.4: awards are accepted from an activity's date to 60 days after it.
+WINDOW = timedelta(days=60)
+
+
+def _months(month: str) -> int:
+    return int(month[:4]) * 12 + int(month[5:7])
+
+
+# -- the model -------------------------------------------------------------------------------
+
+
+@dataclass
+class Ctx:
+    """What the model knows about the entry being judged."""
+
+    signer: str
+    today: str
+    month: str
+    index: int
+
+
+Reject = tuple[str, str]
+
+
+@dataclass
+class Model:
+    """FORMAT.md §10, written again as simply as possible. ``step`` either returns the
+    (rule, field) the entry must be rejected with, or applies it and returns ``None``."""
+
+    version: int = 1
+    policy: dict[str, Any] = field(default_factory=lambda: dict(POLICY))
+    parties: dict[str, str] = field(default_factory=lambda: dict(PARTIES))
+    funds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    donations: set[str] = field(default_factory=set)
+    contracts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    amendments: set[str] = field(default_factory=set)
+    payments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    activities: dict[str, dict[str, Any]] = field(default_factory=dict)
+    daily: dict[tuple[str, str], int] = field(default_factory=dict)
+    lots: dict[str, dict[tuple[str, str], int]] = field(default_factory=dict)
+    expired_through: str = ""
+
+    # -- derived values ----------------------------------------------------------------
+
+    def rate(self, category: str) -> int | None:
+        rates = {r["category"]: r["points_per_hour"] for r in self.policy["credit_rates"]}
+        return rates.get(category)
+
+    def price(self, item: str) -> int | None:
+        return {c["item"]: c["points"] for c in self.policy["catalogue"]}.get(item)
+
+    def balance(self, ref: str) -> int:
+        return sum(self.lots.get(ref, {}).values())
+
+    def unallocated(self, fid: str) -> int:
+        f = self.funds[fid]
+        return int(f["appropriated"] - f["contracted"])
+
+    def remaining(self, cid: str, mid: str) -> int | None:
+        c = self.contracts.get(cid)
+        if c is None or mid not in c["ms"]:
+            return None
+        amount, committed, _ = c["ms"][mid]
+        return int(amount - committed)
+
+    def _spend(self, ref: str, points: int) -> list[tuple[tuple[str, str], int]]:
+        """Take ``points`` from the oldest lots (month, then community)."""
+        lots = self.lots.setdefault(ref, {})
+        taken = []
+        for k in sorted(lots):
+            if points == 0:
+                break
+            t = min(lots[k], points)
+            taken.append((k, t))
+            lots[k] -= t
+            points -= t
+            if lots[k] == 0:
+                del lots[k]
+        return taken
+
+    def _add(self, ref: str, k: tuple[str, str], points: int) -> None:
+        lots = self.lots.setdefault(ref, {})
+        lots[k] = lots.get(k, 0) + points
+        if lots[k] == 0:
+            del lots[k]
+
+    # -- the rules -----------------------------------------------------------------------
+
+    def step(self, op: Op, ctx: Ctx) -> Reject | None:
+        handler = getattr(self, op.kind.replace(".", "_"))
+        result: Reject | None = handler(op.body, ctx)
+        return result
+
+    def policy_set(self, b: dict[str, Any], ctx: Ctx) -> Reject | None:
+        if b["version"] != self.version + 1:
+            return "policy.version", "version"
+        self.version, self.policy = b["version"], dict(b)
+        return None
+
+    def fund_appropriate(self, b: dict[str, Any], ctx: Ctx) -> Reject | None:
+        if b["fund_id"] in self.funds:
+            return "fund.duplicate", "fund_id"
+        self.funds[b["fund_id"]] = {
+            "source": b["source"],
+            "appropriated": b["amount_fen"],
+            "contracted": 0,
+            "paid": 0,
+        }
+        return None
+
+    def fund_donate(self, b: dict[str, Any], ctx: Ctx) -> Reject | None:
+        if b["donation_id"] in self.donations:
+            return "fund.donation_duplicate", "donation_id"
+        if b["fund_id"] not in self.funds:
+            return "fund.unknown", "fund_id"
+        if self.funds[b["fund_id"]]["source"] == "财政":
+            return "fund.source", "fund_id"
+        self.donations.add(b["donation_id"])
+        self.funds[b["fund_id"]]["appropriated"] += b["amount_fen"]
+        return None
+
+    def _party(self, pid: str, fld: str, community: bool) -> Reject | None:
+        if pid not in self.parties:
+            return "party.unknown", fld
+        if (self.parties[pid] == "community") != community:
+            return "party.type", fld
+        return None
+
+    def contract_award(self, b: dict[str, Any], ctx: Ctx) -> Reject | None:
+        if b["contract_id"] in self.contracts:
+            return "contract.duplicate", "contract_id"
+        if b["fund_id"] not in self.funds:
+            return "fund.unknown", "fund_id"
+        if bad := self._party(b["provider"], "provider", community=False):
+            return bad
+        if sum(m["amount_fen"] for m in b["milestones"]) != b["total_fen"]:
+            return "contract.milestones", "milestones"
+        if b["total_fen"] > self.unallocated(b["fund_id"]):
+            return "fund.insufficient", "total_fen"
+        self.contracts[b["contract_id"]] = {
+            "fund": b["fund_id"],
+            "provider": b["provider"],
+            "total": b["total_fen"],
+            "ms": {m["milestone_id"]: [m["amount_fen"], 0, 0] for m in b["milestones"]},
+        }
+        self.funds[b["fund_id"]]["contracted"] += b["total_fen"]
+        return None
+
+    def contract_amend(self, b: dict[str, Any], ctx: Ctx) -> Reject | None:
+        if b["amendment_id"] in self.amendments:
+            return "contract.amendment_duplicate", "amendment_id"
+        c = self.contracts.get(b["contract_id"])
+        if c is None:
+            return "contract.unknown", "contract_id"
+        if sum(m["amount_fen"] for m in b["milestones"]) != b["total_fen"]:
+            return "contract.milestones", "milestones"
+        new = {m["milestone_id"]: m["amount_fen"] for m in b["milestones"]}
+        for mid, (_, committed, _) in c["ms"].items():
+            if committed > 0 and new.get(mid, -1) < committed:
+                return "contract.below_committed", "milestones"
+        delta = b["total_fen"] - c["total"]
+        if delta > self.unallocated(c["fund"]):
+            return "fund.insufficient", "total_fen"
+        self.amendments.add(b["amendment_id"])
+        old = c["ms"]
+        c["ms"] = {
+            mid: [amt, *(old[mid][1:] if mid in old else [0, 0])] for mid, amt in new.items()
+        }
+        c["total"] = b["total_fen"]
+        self.funds[c["fund"]]["contracted"] += delta
+        return None
+
+    def payment_propose(self, b: dict[str, Any], ctx: Ctx) -> Reject | None:
+        if b["payment_id"] in self.payments:
+            return "payment.duplicate", "payment_id"
+        c = self.contracts.get(b["contract_id"])
+        if c is None:
+            return "contract.unknown", "contract_id"
+        if b["milestone_id"] not in c["ms"]:
+            return "contract.milestone_unknown", "milestone_id"
+        ms = c["ms"][b["milestone_id"]]
+        if b["amount_fen"] > ms[0] - ms[1]:
+            return "payment.exceeds_milestone", "amount_fen"
+        for p in self.payments.values():
+            if (
+                p["contract"] == b["contract_id"]
+                and p["invoice"] == b["invoice_no"]
+                and p["state"] in ("pending", "counted")
+            ):
+                return "payment.invoice_reused", "invoice_no"
+        pay = {
+            "contract": b["contract_id"],
+            "ms": b["milestone_id"],
+            "amount": b["amount_fen"],
+            "invoice": b["invoice_no"],
+            "proposer": ctx.signer,
+            "state": "pending",
+        }
+        self.payments[b["payment_id"]] = pay
+        ms[1] += pay["amount"]
+        if pay["amount"] < self.policy["dual_control_threshold_fen"]:
+            self._count(pay)
+        return None
+
+    def _count(self, pay: dict[str, Any]) -> None:
+        c = self.contracts[pay["contract"]]
+        pay["state"] = "counted"
+        c["ms"][pay["ms"]][2] += pay["amount"]
+        self.funds[c["fund"]]["paid"] += pay["amount"]
+
+    def _payment(self, b: dict[str, Any], state: str) -> Reject | dict[str, Any]:
+        pay = self.payments.get(b["payment_id"])
+        if pay is None:
+            return "payment.unknown", "payment_id"
+        if pay["state"] != state:
+            return "payment.state", "payment_id"
+        return pay
+
+    def payment_approve(self, b: dict[str, Any], ctx: Ctx) -> Reject | None:
+        pay = self._payment(b, "pending")
+        if isinstance(pay, tuple):
+            return pay
+        if pay["proposer"] == ctx.signer:
+            return "payment.self_approval", "payment_id"
+        self._count(pay)
+        return None
+
+    def payment_reject(self, b: dict[str, Any], ctx: Ctx) -> Reject | None:
+        pay = self._payment(b, "pending")
+        if isinstance(pay, tuple):
+            return pay
+        pay["state"] = "rejected"
+        self.contracts[pay["contract"]]["ms"][pay["ms"]][1] -= pay["amount"]
+        return None
+
+    def payment_reverse(self, b: dict[str, Any], ctx: Ctx) -> Reject | None:
+        pay = self._payment(b, "counted")
+        if isinstance(pay, tuple):
+            return pay
+        pay["state"] = "reversed"
+        c = self.contracts[pay["contract"]]
+        c["ms"][pay["ms"]][1] -= pay["amount"]
+        c["ms"][pay["ms"]][2] -= pay["amount"]
+        self.funds[c["fund"]]["paid"] -= pay["amount"]
+        return None
+
+    def activity_register(self, b: dict[str, Any], ctx: Ctx) -> Reject | None:
+        if bad := self._party(b["community"], "community", community=True):
+            return bad
+        if b["activity_id"] in self.activities:
+            return "activity.duplicate", "activity_id"
+        if self.rate(b["category"]) is None:
+            return "activity.category", "category"
+        self.activities[b["activity_id"]] = {
+            "community": b["community"],
+            "category": b["category"],
+            "date": b["date"],
+            "organiser": ctx.signer,
+            "awards": {},
+        }
+        return None
+
+    def _service(self, b: dict[str, Any], ctx: Ctx) -> Reject | dict[str, Any]:
+        act = self.activities.get(b["activity_id"])
+        if act is None:
+            return "activity.unknown", "activity_id"
+        if act["organiser"] != ctx.signer:
+            return "credit.organiser", "activity_id"
+        if ctx.today < act["date"]:
+            return "credit.too_early", "activity_id"
+        if date.fromisoformat(ctx.today) > date.fromisoformat(act["date"]) + WINDOW:
+            return "credit.too_late", "activity_id"
+        return act
+
+    def _points(self, act: dict[str, Any], minutes: int) -> Reject | int:
+        rate = self.rate(act["category"])
+        if rate is None:
+            return "credit.category", "activity_id"
+        points = minutes * rate // 60
+        if points > self.policy["activity_cap_points"]:
+            return "credit.activity_cap", "minutes"
+        return points
+
+    def _can_add(self, ref: str, act: dict[str, Any], points: int) -> Reject | None:
+        if self.daily.get((ref, act["date"]), 0) + points > self.policy["daily_cap_points"]:
+            return "credit.daily_cap", "minutes"
+        if self.balance(ref) + points > self.policy["balance_cap_points"]:
+            return "credit.balance_cap", "resident_ref"
+        if act["date"][:7] <= self.expired_through:
+            return "credit.expired", "activity_id"
+        return None
+
+    def credit_award(self, b: dict[str, Any], ctx: Ctx) -> Reject | None:
+        act = self._service(b, ctx)
+        if isinstance(act, tuple):
+            return act
+        ref = b["resident_ref"]
+        if ref in act["awards"]:
+            return "credit.duplicate", "resident_ref"
+        points = self._points(act, b["minutes"])
+        if isinstance(points, tuple):
+            return points
+        if points < 1:
+            return "credit.points", "minutes"
+        if bad := self._can_add(ref, act, points):
+            return bad
+        act["awards"][ref] = [ctx.index, b["minutes"], points]
+        key = (ref, act["date"])
+        self.daily[key] = self.daily.get(key, 0) + points
+        self._add(ref, (act["date"][:7], act["community"]), points)
+        return None
+
+    def credit_correct(self, b: dict[str, Any], ctx: Ctx) -> Reject | None:
+        act = self._service(b, ctx)
+        if isinstance(act, tuple):
+            return act
+        ref = b["resident_ref"]
+        award = act["awards"].get(ref)
+        if award is None or award[0] != b["award_index"]:
+            return "credit.award_unknown", "award_index"
+        points = self._points(act, b["minutes"])
+        if isinstance(points, tuple):
+            return points
+        delta = points - award[2]
+        lot = (act["date"][:7], act["community"])
+        if delta > 0 and (bad := self._can_add(ref, act, delta)):
+            return bad
+        if delta < 0 and self.lots.get(ref, {}).get(lot, 0) < -delta:
+            return "credit.insufficient", "minutes"
+        award[1:] = [b["minutes"], points]
+        key = (ref, act["date"])
+        self.daily[key] = self.daily.get(key, 0) + delta
+        self._add(ref, lot, delta)
+        return None
+
+    def credit_redeem(self, b: dict[str, Any], ctx: Ctx) -> Reject | None:
+        price = self.price(b["item"])
+        if price is None:
+            return "credit.catalogue", "item"
+        if b["points"] != price:
+            return "credit.price", "points"
+        if b["points"] > self.balance(b["resident_ref"]):
+            return "credit.insufficient", "resident_ref"
+        self._spend(b["resident_ref"], b["points"])
+        return None
+
+    def credit_transfer(self, b: dict[str, Any], ctx: Ctx) -> Reject | None:
+        if b["relation"] not in self.policy["transfer_relations"]:
+            return "credit.transfer_forbidden", "relation"
+        src, dst = b["from_ref"], b["to_ref"]
+        if src == dst:
+            return "credit.transfer_self", "to_ref"
+        if self.balance(dst) + b["points"] > self.policy["balance_cap_points"]:
+            return "credit.balance_cap", "to_ref"
+        if b["points"] > self.balance(src):
+            return "credit.insufficient", "from_ref"
+        for k, points in self._spend(src, b["points"]):
+            self._add(dst, k, points)
+        return None
+
+    def credit_expire(self, b: dict[str, Any], ctx: Ctx) -> Reject | None:
+        through = b["through_month"]
+        if through <= self.expired_through:
+            return "credit.expire_order", "through_month"
+        if _months(through) + self.policy["expiry_months"] > _months(ctx.month):
+            return "credit.expire_early", "through_month"
+        for lots in self.lots.values():
+            for k in [k for k in lots if k[0] <= through]:
+                del lots[k]
+        self.expired_through = through
+        return None
+
+    # -- comparison ------------------------------------------------------------------------
+
+    def view(self, key_ids: dict[str, str]) -> dict[str, Any]:
+        """The model's books in the shape of :func:`ledger_view`."""
+        return {
+            "version": self.version,
+            "funds": {
+                k: (f["source"], f["appropriated"], f["contracted"], f["paid"])
+                for k, f in self.funds.items()
+            },
+            "donations": set(self.donations),
+            "contracts": {
+                k: (
+                    c["fund"],
+                    c["provider"],
+                    c["total"],
+                    sum(ms[2] for ms in c["ms"].values()),
+                    {mid: tuple(ms) for mid, ms in c["ms"].items()},
+                )
+                for k, c in self.contracts.items()
+            },
+            "amendments": set(self.amendments),
+            "payments": {
+                k: (
+                    p["contract"],
+                    p["ms"],
+                    p["amount"],
+                    p["invoice"],
+                    key_ids[p["proposer"]],
+                    p["state"],
+                )
+                for k, p in self.payments.items()
+            },
+            "activities": {
+                k: (a["community"], a["category"], a["date"], key_ids[a["organiser"]])
+                for k, a in self.activities.items()
+            },
+            "lots": {
+                ref: tuple((m, c, p) for (m, c), p in sorted(lots.items()))
+                for ref, lots in self.lots.items()
+                if lots
+            },
+            "expired_through": self.expired_through,
+        }
+
+
+def ledger_view(rules: DomainRules) -> dict[str, Any]:
+    """The replayed books in the shape of :meth:`Model.view`."""
+    v = domain_view(rules, exact=False)
+    keep = (
+        "funds",
+        "donations",
+        "contracts",
+        "amendments",
+        "payments",
+        "activities",
+        "lots",
+        "expired_through",
+    )
+    out = {k: v[k] for k in keep}
+    out["version"] = rules.policy.version if rules.policy else 0
+    return out
+
+
+# -- the machine -----------------------------------------------------------------------------
+
+
+def pick(data: st.DataObject, label: str, special: list[int], other: st.SearchStrategy[int]) -> int:
+    """One of the ``special`` (boundary) values, each as likely as a value of ``other``."""
+    k = data.draw(st.integers(0, len(special)), f"{label} kind")
+    return special[k] if k < len(special) else data.draw(other, label)
+
+
+def _amounts(data: st.DataObject, total: int, n: int) -> list[int]:
+    """``n`` positive amounts summing to ``total`` (≥ n)."""
+    out, left = [], total
+    for k in range(n - 1):
+        a = data.draw(st.integers(1, left - (n - 1 - k)))
+        out.append(a)
+        left -= a
+    return [*out, left]
+
+
+class RulebookMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tmp = Path(tempfile.mkdtemp(prefix="gongxin-rules-"))
+        self.d = LedgerDriver.standard(self.tmp)
+        self.m = Model()
+        self.key_ids = {n: self.d.keys[n].key_id_hex for n in self.d.keys.officials}
+        #: (index, resident, activity) of every accepted credit.award
+        self.awards: list[tuple[int, str, str]] = []
+        self.failed = False
+        self.exports = 0
+        # A starting point, so that short runs reach payments and credits (judged too).
+        for op in SEED:
+            index = self.submit(op)
+            assert index is not None, op
+            if op.kind == "credit.award":
+                self.awards.append((index, op.body["resident_ref"], op.body["activity_id"]))
+
+    # -- submitting ---------------------------------------------------------------------
+
+    def _state(self) -> tuple[Any, ...]:
+        s = self.d.ledger.state
+        return (
+            s.snapshot_position(),
+            registry_view(s),
+            dict(s.recent_ids),
+            domain_view(self.d.rules),
+            self.d.ledger.tree.size,
+            list(self.d.ledger.tree.peaks),
+            self.d.ledger.checkpoint_note,
+        )
+
+    def submit(self, op: Op) -> int | None:
+        try:
+            return self._submit(op)
+        except BaseException:
+            self.failed = True
+            raise
+
+    def _submit(self, op: Op) -> int | None:
+        ctx = Ctx(op.signer, self.d.today, self.d.month, self.d.size)
+        expected = self.m.step(op, ctx)
+        if expected is None:
+            try:
+                index = self.d.submit(op)
+            except InvalidEntry as exc:
+                raise AssertionError(f"the model accepts {op}, the ledger rejects: {exc}") from None
+            assert index == ctx.index
+            return index
+        db, state = self.d.snapshot(), self._state()
+        try:
+            self.d.submit(op)
+        except InvalidEntry as exc:
+            assert (exc.rule, exc.field) == (
+                expected[0],
+                f"batch[0].statement.body.{expected[1]}",
+            ), (op, exc)
+            assert self.d.snapshot() == db, "a rejected append changed the database"
+            assert self._state() == state, "a rejected append changed the in-memory state"
+            return None
+        raise AssertionError(f"the model rejects {op} with {expected}, the ledger accepted it")
+
+    # -- choosing -------------------------------------------------------------------------
+
+    @staticmethod
+    def choose(
+        data: st.DataObject, existing: Sequence[str], pool: Sequence[str], label: str
+    ) -> str:
+        """Mostly one of ``existing`` (when there are any), else any of ``pool``."""
+        if existing and data.draw(st.integers(0, 9), f"{label}?") < 8:
+            return data.draw(st.sampled_from(sorted(existing)), label)
+        return data.draw(st.sampled_from(list(pool)), label)
+
+    @staticmethod
+    def fresh(
+        data: st.DataObject, existing: Collection[str], pool: Sequence[str], label: str
+    ) -> str:
+        """Mostly an id of ``pool`` not yet used (a duplicate now and then)."""
+        new = [p for p in pool if p not in existing]
+        if new and data.draw(st.integers(0, 9), f"{label}?") < 8:
+            return data.draw(st.sampled_from(new), label)
+        return data.draw(st.sampled_from(list(pool)), label)
+
+    # -- money ----------------------------------------------------------------------------
+
+    @rule(
+        data=st.data(),
+        source=st.sampled_from(["财政", "社区基金", "捐赠"]),
+        amount=st.integers(1, 2_000_000),
+    )
+    def money_in(self, data: st.DataObject, source: str, amount: int) -> None:
+        """An appropriation, or a donation into a fund."""
+        if data.draw(st.booleans(), "donate?"):
+            did = self.fresh(data, self.m.donations, DONATIONS, "donation")
+            fid = self.choose(data, list(self.m.funds), [*FUNDS, "F9"], "fund")
+            self.submit(donate_op(did, fid, amount // 4 + 1))
+        else:
+            fid = self.fresh(data, self.m.funds, FUNDS, "fund")
+            self.submit(fund_op(fid, amount, source))
+
+    @rule(data=st.data())
+    def award_contract(self, data: st.DataObject) -> None:
+        cid = self.fresh(data, self.m.contracts, CONTRACTS, "contract")
+        fid = self.choose(data, list(self.m.funds), [*FUNDS, "F9"], "fund")
+        provider = data.draw(st.sampled_from(["P1", "P2", "P1", "P2", "Q1", "X9"]), "provider")
+        mids = data.draw(st.lists(st.sampled_from(MILESTONES), min_size=1, max_size=3, unique=True))
+        mode = data.draw(st.sampled_from(["fits", "fits", "exact", "over", "bad sum"]), "mode")
+        room = self.m.unallocated(fid) if fid in self.m.funds else 0
+        if mode in ("exact", "over") and room >= len(mids):
+            amounts = _amounts(data, room + (mode == "over"), len(mids))
+        elif mode == "fits" and room >= 2 * len(mids):
+            amounts = _amounts(data, data.draw(st.integers(len(mids), room // 2)), len(mids))
+        else:
+            amounts = [data.draw(st.integers(1, 400_000)) for _ in mids]
+        total = sum(amounts) + (data.draw(st.sampled_from([-1, 1])) if mode == "bad sum" else 0)
+        ms = list(zip(mids, amounts, strict=True))
+        self.submit(contract_op(cid, fid, provider, ms, max(total, 1)))
+
+    @rule(data=st.data())
+    def amend(self, data: st.DataObject) -> None:
+        aid = self.fresh(data, self.m.amendments, AMENDMENTS, "amendment")
+        cid = self.choose(data, list(self.m.contracts), [*CONTRACTS, "C9"], "contract")
+        old = self.m.contracts.get(cid, {"ms": {}})["ms"]
+        keep = [mid for mid in sorted(old) if data.draw(st.integers(0, 9), f"keep {mid}") < 8]
+        add = data.draw(st.lists(st.sampled_from(MILESTONES), max_size=2, unique=True), "add")
+        mids = list(dict.fromkeys([*keep, *add])) or ["m1"]
+        amounts = []
+        for mid in mids:
+            committed = old[mid][1] if mid in old else 0
+            if committed:
+                extra = data.draw(st.sampled_from([0, -1, 1, 50_000, 200_000]), f"{mid} amount")
+                amounts.append(max(committed + extra, 1))
+            else:
+                amounts.append(data.draw(st.integers(1, 400_000), f"{mid} amount"))
+        total = sum(amounts) + data.draw(st.sampled_from([0, 0, 0, 0, 1]), "bad sum")
+        self.submit(amend_op(aid, cid, list(zip(mids, amounts, strict=True)), total))
+
+    @rule(data=st.data())
+    def propose(self, data: st.DataObject) -> None:
+        pid = self.fresh(data, self.m.payments, PAYMENTS, "payment")
+        cid = self.choose(data, list(self.m.contracts), [*CONTRACTS, "C9"], "contract")
+        ms = list(self.m.contracts[cid]["ms"]) if cid in self.m.contracts else []
+        mid = self.choose(data, ms, MILESTONES, "milestone")
+        invoice = data.draw(st.sampled_from(INVOICES), "invoice")
+        signer = data.draw(st.sampled_from(["finance", "dual"]), "signer")
+        threshold = self.m.policy["dual_control_threshold_fen"]
+        remaining = self.m.remaining(cid, mid) or 100_000
+        amount = pick(
+            data,
+            "amount",
+            [remaining, remaining + 1, threshold - 1, threshold, remaining // 2],
+            st.integers(1, 300_000),
+        )
+        self.submit(propose_op(pid, cid, mid, max(amount, 1), invoice, signer=signer))
+
+    def _payment(self, data: st.DataObject, state: str) -> str:
+        """Mostly a payment in ``state``, else any known one, else any id."""
+        ps = self.m.payments
+        if data.draw(st.booleans(), "in state?"):
+            return self.choose(
+                data, [p for p in ps if ps[p]["state"] == state], PAYMENTS, "payment"
+            )
+        return self.choose(data, list(ps), PAYMENTS, "payment")
+
+    @rule(data=st.data())
+    def settle_payment(self, data: st.DataObject) -> None:
+        """Approve or reject a payment (mostly a pending one), or reverse one (mostly a
+        counted one; a reversed one now and then)."""
+        action = data.draw(st.sampled_from(["approve", "approve", "reject", "reverse"]), "do")
+        if action == "reverse":
+            signer = data.draw(st.sampled_from(["finance", "dual"]), "signer")
+            self.submit(reverse_op(self._payment(data, "counted"), signer=signer))
+            return
+        signer = data.draw(st.sampled_from(["approver", "approver", "dual"]), "signer")
+        make = approve_op if action == "approve" else reject_op
+        self.submit(make(self._payment(data, "pending"), signer=signer))
+
+    # -- credits ---------------------------------------------------------------------------
+
+    @rule(
+        data=st.data(),
+        community=st.sampled_from(["Q1", "Q2", "Q1", "Q2", "P1", "X9"]),
+        category=st.sampled_from(CATEGORIES),
+        offset=st.sampled_from([-61, -60, -59, -30, -1, 0, 0, 0, 0, 1]),
+        signer=st.sampled_from(["organiser", "organiser", "organiser2"]),
+    )
+    def register_activity(
+        self, data: st.DataObject, community: str, category: str, offset: int, signer: str
+    ) -> None:
+        aid = self.fresh(data, self.m.activities, ACTIVITIES, "activity")
+        day = date.fromisoformat(self.d.today) + timedelta(days=offset)
+        self.submit(activity_op(aid, community, category, day, signer=signer))
+
+    def _organiser(self, data: st.DataObject, aid: str) -> str:
+        own = str(self.m.activities.get(aid, {}).get("organiser", "organiser"))
+        other = "organiser2" if own == "organiser" else "organiser"
+        return data.draw(st.sampled_from([own, own, own, own, other]), "signer")
+
+    @rule(data=st.data())
+    def award_credits(self, data: st.DataObject) -> None:
+        ref = data.draw(st.sampled_from(RESIDENTS), "resident")
+        aid = self.choose(data, list(self.m.activities), [*ACTIVITIES, "A9"], "activity")
+        minutes = pick(
+            data,
+            "minutes",
+            [2, 5, 6, 30, 60, 60, 90, 120, 180, 185, 186, 240],
+            st.integers(1, 1440),
+        )
+        index = self.submit(award_op(ref, aid, minutes, signer=self._organiser(data, aid)))
+        if index is not None:
+            self.awards.append((index, ref, aid))
+
+    @rule(data=st.data())
+    def correct(self, data: st.DataObject) -> None:
+        if self.awards:
+            index, ref, aid = data.draw(st.sampled_from(self.awards), "award")
+        else:
+            index, ref, aid = 1, RESIDENTS[0], ACTIVITIES[0]
+        how = data.draw(st.sampled_from(["right", "right", "right", "index", "resident"]), "how")
+        if how == "index":
+            index += 1
+        elif how == "resident":
+            ref = data.draw(st.sampled_from(RESIDENTS), "resident")
+        minutes = pick(data, "minutes", [0, 6, 30, 60, 120, 180, 186], st.integers(0, 300))
+        self.submit(correct_op(index, ref, aid, minutes, signer=self._organiser(data, aid)))
+
+    @rule(
+        data=st.data(),
+        item=st.sampled_from(ITEMS),
+        extra=st.sampled_from([0, 0, 0, 0, 1]),
+    )
+    def redeem(self, data: st.DataObject, item: str, extra: int) -> None:
+        ref = self._resident(data, "resident")
+        price = self.m.price(item) or 5
+        self.submit(redeem_op(ref, item, price + extra))
+
+    def _resident(self, data: st.DataObject, label: str) -> str:
+        """Mostly a resident with points."""
+        return self.choose(data, [r for r in RESIDENTS if self.m.balance(r)], RESIDENTS, label)
+
+    @rule(data=st.data())
+    def transfer(self, data: st.DataObject) -> None:
+        src = self._resident(data, "from")
+        dst = data.draw(st.sampled_from(RESIDENTS), "to")
+        bal = self.m.balance(src)
+        points = pick(data, "points", [bal, bal + 1, max(bal // 2, 1)], st.integers(1, 60))
+        relation = data.draw(st.sampled_from(RELATIONS), "relation")
+        self.submit(transfer_op(src, dst, max(points, 1), relation))
+
+    @rule(back=st.integers(0, 5))
+    def expire(self, back: int) -> None:
+        self.submit(expire_op(add_months(self.d.month, -back)))
+
+    # -- policy and time -------------------------------------------------------------------
+
+    @rule(data=st.data())
+    def time_passes(self, data: st.DataObject) -> None:
+        """Mostly the clock moves on (days to months); now and then a new policy."""
+        if data.draw(st.integers(0, 3), "policy?") == 0:
+            variant = data.draw(st.sampled_from(sorted(VARIANTS)), "variant")
+            bump = data.draw(st.sampled_from([1, 1, 1, 2, 0]), "bump")
+            self.submit(policy_op(self.m.version + bump, **VARIANTS[variant]))
+        else:
+            days = data.draw(st.sampled_from([1, 3, 10, 30, 45, 59, 61, 62, 100]), "days")
+            self.d.advance(days=days)
+
+    @rule()
+    def export_and_verify(self) -> None:
+        try:
+            self._verify_export()
+        except BaseException:
+            self.failed = True
+            raise
+
+    # -- checks ----------------------------------------------------------------------------
+
+    @invariant()
+    def books_agree(self) -> None:
+        try:
+            rules = self.d.rules
+            assert invariant_problems(rules) == []
+            assert ledger_view(rules) == self.m.view(self.key_ids)
+            # Awards and daily totals of activities still open match the model's.
+            for aid, act in rules.credits.activities.items():
+                if act.awards is not None:
+                    got = {r: [w.index, w.minutes, w.points] for r, w in act.awards.items()}
+                    assert got == self.m.activities[aid]["awards"]
+            for key, points in rules.credits.daily.items():
+                assert self.m.daily[key] == points
+        except BaseException:
+            self.failed = True
+            raise
+
+    def _verify_export(self) -> None:
+        self.exports += 1
+        directory = self.tmp / f"export-{self.exports}"
+        self.d.export(directory)
+        report = verify_bundle(directory, self.d.keys.log.verifier(), workers=1)
+        assert report.tree_size == self.d.size
+        lines = (directory / "entries.jsonl").read_bytes().splitlines()
+        replayed = DomainRules()
+        state = replay_lines(lines, replayed)  # the verifier's own LogState, signatures checked
+        ours = self.d.ledger.state
+        assert state.snapshot_position() == ours.snapshot_position()
+        assert registry_view(state) == registry_view(ours)
+        assert state.recent_ids == ours.recent_ids
+        assert domain_view(replayed) == domain_view(self.d.rules)
+        assert ledger_view(replayed) == self.m.view(self.key_ids)
+        shutil.rmtree(directory)
+
+    def teardown(self) -> None:
+        try:
+            if not self.failed:
+                self._verify_export()
+        finally:
+            self.d.close()
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+RulebookMachine.TestCase.settings = settings(
+    max_examples=25,
+    stateful_step_count=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+TestRulebookMachine = RulebookMachine.TestCase
+
+
+def test_a_rejected_append_after_a_quiet_week_keeps_the_replay_window(tmp_path: Path) -> None:
+    """Regression: a rejected append rolls back the replay-window heap too (it used to pop
+    ids without journalling, so after a quiet week the ledger kept ids forever and its
+    replay window differed from the verifier's)."""
+    d = LedgerDriver.standard(tmp_path)
+    try:
+        d.submit(fund_op("F1", 100))
+        d.advance(days=10)
+        with pytest.raises(InvalidEntry):
+            d.submit(fund_op("F1", 100))
+        d.submit(fund_op("F2", 100))
+        replayed = replay_lines(d.lines())
+        assert d.ledger.state.recent_ids == replayed.recent_ids
+    finally:
+        d.close()
