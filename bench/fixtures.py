@@ -1,14 +1,21 @@
 """Shared fixtures for the benchmarks: cached demo databases, copies, continuation statements.
 
 - :func:`ensure_demo_db` builds (or reuses) a demo log of exactly N entries with
-  ``ledger.demo.build_demo``, printing progress; the cache is keyed by path and validated by
-  size and log key, so a 1M-entry database is built once and shared by every benchmark.
+  ``ledger.demo.build_demo``, printing progress. The cache is keyed by path and validated
+  (:func:`check_stream`): its size and log key, its first entries regenerated and compared,
+  and its last entries too — by fast-forwarding the demo stream, or, when the stamp file
+  ``<db>.stream`` written after such a check still matches ``ledger/demo.py`` and the
+  database, by the stamp. A cache built by an older demo is therefore rebuilt, and a
+  1M-entry database is built once and shared by every benchmark.
 - :func:`continuation` pre-signs the statements that *follow* a demo log of a given size:
-  the demo :class:`~ledger.demo.Scenario` is fast-forwarded (same random stream, no signing)
-  and then signed for real, so the statements are exactly the demo's own continuation
-  (valid keys, roles, ids) except that simulated time runs 24x faster — one simulated day
-  per hour — so that a batch of 1,000 (about 12 simulated days of the office) still lies
-  inside the ledger's 7-day statement-time window.
+  the demo :class:`~ledger.demo.Scenario` is fast-forwarded (same random stream and rule
+  bookkeeping, no signing) and then signed for real, so the statements are the demo's own
+  continuation — valid under every rule of the rulebook (FORMAT.md §10), with the demo's
+  keys, roles and ids. From the next simulated day on the office works at
+  :data:`BENCH_SCALE` (the 1M demo's scale, ~9,000 statements per simulated day), so that
+  a batch of 1,000 spans well under a day of simulated time — inside the ledger's 7-day
+  statement-time window — and the statement mix after a small and after a large log is the
+  same (mostly credit awards).
 - :func:`copy_db` copies a (checkpointed) SQLite database so that appends never touch the
   shared cache.
 
@@ -16,14 +23,16 @@ Run alone to build a cache::
 
     python bench/fixtures.py --db /tmp/gongxin-bench/1m.db --entries 1000000
 
-Cost: building is ~2,500 entries/s on this 2-core machine (~7 min for 1M, ~0.9 GB).
+Cost: see the build line it prints (entries/s including signing).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import inspect
+import json
 import os
 import shutil
 import sqlite3
@@ -35,15 +44,19 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import orjson
 import primitives  # noqa: F401  (puts the repository on sys.path)
 
-from ledger.demo import DEMO_START, DemoClock, Scenario, build_demo, derive_keys
+import ledger.demo as demo
+from ledger.demo import DEMO_START, DemoClock, Scenario, build_demo, derive_keys, scale_for
 from ledger.log import Ledger
+from verifier.entry import Submission
 
 DEFAULT_SEED = 1
 CACHE_DIR = Path(os.environ.get("GONGXIN_BENCH_CACHE", "/tmp/gongxin-bench"))
-TIME_COMPRESSION = 24
+#: The scale of the office in continuations (the 1M demo's own scale).
+BENCH_SCALE = scale_for(1_000_000)
+#: Entries compared at each end of a cached log by :func:`check_stream`.
+HEAD, TAIL = 300, 20
 
 
 def url_of(path: Path | str) -> str:
@@ -129,23 +142,85 @@ class _Progress:
         self._thread.join()
 
 
+def _submission_hashes(path: Path, start: int, stop: int) -> list[bytes]:
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as c:
+        rows = c.execute(
+            "SELECT submission_sha256 FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx",
+            (start, stop),
+        ).fetchall()
+    return [bytes(r[0]) for r in rows]
+
+
+def _stream_hashes(seed: int, entries: int, start: int, stop: int) -> list[bytes]:
+    """SHA-256 of the demo submissions ``start … stop−1`` of an ``entries``-entry demo."""
+    sc = Scenario(seed, derive_keys(seed), DemoClock(DEMO_START), scale=scale_for(entries))
+    sc.skip(start)
+    subs = sc.statements()
+    return [hashlib.sha256(next(subs).canonical()).digest() for _ in range(start, stop)]
+
+
+def _demo_source_sha256() -> str:
+    return hashlib.sha256(Path(demo.__file__).read_bytes()).hexdigest()
+
+
+def _stamp(path: Path, entries: int, seed: int) -> dict[str, Any]:
+    """What ``<path>.stream`` records of a cache checked against (or built by) this demo."""
+    tail = _submission_hashes(path, max(0, entries - TAIL), entries)
+    return {
+        "demo_sha256": _demo_source_sha256(),
+        "seed": seed,
+        "entries": entries,
+        "tail_sha256": hashlib.sha256(b"".join(tail)).hexdigest(),
+    }
+
+
+def check_stream(path: Path, entries: int, seed: int = DEFAULT_SEED) -> str | None:
+    """Why the database at ``path`` is not the ``entries``-entry seed-``seed`` demo of the
+    current code, or ``None`` when it is. Checks the size, the log key, the first
+    :data:`HEAD` submissions (regenerated and signed) and the last :data:`TAIL`: from the
+    stamp ``<path>.stream`` when it names the current ``ledger/demo.py`` and these very
+    entries, else by fast-forwarding the stream (O(entries), ~45 µs each) and then writing
+    the stamp."""
+    if db_size(path) != entries:
+        return f"it holds {db_size(path):,} entries"
+    if db_log_vkey(path) != str(derive_keys(seed).log.verifier()):
+        return "its log key is not the seed's"
+    head = min(HEAD, entries)
+    if _submission_hashes(path, 0, head) != _stream_hashes(seed, entries, 0, head):
+        return "its first entries differ from the current demo stream"
+    stamp_file = Path(f"{path}.stream")
+    stamp = _stamp(path, entries, seed)
+    if stamp_file.exists() and json.loads(stamp_file.read_text()) == stamp:
+        return None
+    t0 = time.perf_counter()
+    start = max(head, entries - TAIL)
+    if _submission_hashes(path, start, entries) != _stream_hashes(seed, entries, start, entries):
+        return "its last entries differ from the current demo stream"
+    stamp_file.write_text(json.dumps(stamp) + "\n")
+    print(f"  checked the cache's last entries by fast-forward ({time.perf_counter() - t0:.0f} s)")
+    return None
+
+
 def ensure_demo_db(
     path: Path | str, entries: int, seed: int = DEFAULT_SEED, *, quiet: bool = False
 ) -> Path:
     """Return ``path`` holding the demo log of exactly ``entries`` entries, building it if
-    missing or different (wrong size or log key). Builds into ``path.partial`` and renames,
+    missing or different (:func:`check_stream`). Builds into ``path.partial`` and renames,
     so an interrupted build never leaves a bad cache."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    want_vkey = str(derive_keys(seed).log.verifier())
     if path.exists():
-        if db_size(path) == entries and db_log_vkey(path) == want_vkey:
+        problem = check_stream(path, entries, seed)
+        if problem is None:
             if not quiet:
                 print(f"  reusing cached demo log {path} ({entries:,} entries)", flush=True)
             return path
-        print(f"  cache {path} is not the {entries:,}-entry seed-{seed} demo; rebuilding")
+        print(
+            f"  cache {path} is not the {entries:,}-entry seed-{seed} demo ({problem}); rebuilding"
+        )
     tmp = path.with_name(path.name + ".partial")
     remove_db(tmp)
+    Path(f"{path}.stream").unlink(missing_ok=True)
     print(f"  building demo log of {entries:,} entries (seed {seed}) in {tmp} ...", flush=True)
     t0 = time.perf_counter()
     with _Progress(tmp, entries, every=5.0 if entries <= 100_000 else 30.0):
@@ -155,6 +230,7 @@ def ensure_demo_db(
     checkpoint_wal(tmp)
     remove_db(path)
     os.replace(tmp, path)
+    Path(f"{path}.stream").write_text(json.dumps(_stamp(path, entries, seed)) + "\n")
     mb = path.stat().st_size / 2**20
     print(
         f"  built {entries:,} entries in {dt:,.1f} s ({entries / dt:,.0f} entries/s incl. "
@@ -182,99 +258,25 @@ def open_reader(path: Path | str) -> tuple[Ledger, bool]:
 # --------------------------------------------------------------------------- statements
 
 
-class CompressedClock(DemoClock):
-    """A DemoClock whose readings, after :meth:`compress`, run ``factor`` times slower than
-    what the scenario writes: the scenario sets ``now`` to the start of each simulated day
-    and signs at ``now`` minus up to 10 minutes."""
-
-    def __init__(self, start: datetime) -> None:
-        self._raw = start
-        self._anchor: datetime | None = None
-        self._factor = 1
-        super().__init__(start)
-
-    @property  # type: ignore[override]
-    def now(self) -> datetime:
-        if self._anchor is None:
-            return self._raw
-        return self._anchor + (self._raw - self._anchor) / self._factor
-
-    @now.setter
-    def now(self, value: datetime) -> None:
-        self._raw = value
-
-    def compress(self, factor: int) -> None:
-        self._anchor, self._factor = self._raw, factor
-
-
-@dataclass
-class FastForwardScenario(Scenario):
-    """The demo scenario, able to skip statements without signing them (the random stream
-    advances exactly as :meth:`Scenario._sign` would advance it)."""
-
-    skipping: bool = False
-
-    def _sign(self, kind: str, body: dict[str, Any], key: Any) -> Any:
-        if self.skipping:
-            self.rng.getrandbits(128)
-            self.rng.randint(1, 600)
-            return None
-        return super()._sign(kind, body, key)
-
-
-def _scenario(seed: int, clock: DemoClock, scale: int) -> FastForwardScenario:
-    keys = derive_keys(seed)
-    if scale != 1:  # demos of newer ledger versions are "busier" (Scenario.scale)
-        return FastForwardScenario(seed, keys, clock, scale=scale)  # type: ignore[call-arg]
-    return FastForwardScenario(seed, keys, clock)
-
-
-def _stream(
-    seed: int, skip: int, compress: int, scale: int = 1
-) -> Iterator[tuple[bytes, datetime]]:
-    """(canonical submission, simulated time of its day) for the demo statements from
-    number ``skip`` on."""
-    clock = CompressedClock(DEMO_START)
-    sc = _scenario(seed, clock, scale)
-    stream = sc.statements()
-    sc.skipping = True
-    for _ in range(skip):
-        next(stream)
-    sc.skipping = False
-    clock.compress(compress)
-    for sub in stream:
-        yield sub.canonical(), clock.now
+def _continuation_stream(seed: int, base: int, scale: int) -> tuple[Scenario, Iterator[Submission]]:
+    """The demo scenario of a ``base``-entry log, fast-forwarded past its ``base``
+    statements and working at ``scale`` from the next simulated day; and its signed stream."""
+    clock = DemoClock(DEMO_START)
+    sc = Scenario(seed, derive_keys(seed), clock, scale=scale_for(base))
+    sc.skip(base)
+    sc.rescale(max(scale, scale_for(base)))
+    return sc, sc.statements()
 
 
 def self_check(seed: int = DEFAULT_SEED) -> None:
     """Fast-forwarding must reproduce the demo stream exactly (guards against a change of
-    the demo's random-number use)."""
+    the demo's random-number use that only signing would make)."""
     plain = Scenario(seed, derive_keys(seed), DemoClock(DEMO_START)).statements()
     want = [next(plain).canonical() for _ in range(300)][200:]
-    got = _stream(seed, 200, 1)
-    assert [next(got)[0] for _ in range(100)] == want, "fast-forward drifted from the demo"
-
-
-def detect_scale(path: Path, seed: int = DEFAULT_SEED, tail: int = 20) -> int:
-    """The ``Scenario.scale`` the demo log at ``path`` was built with: the one whose
-    fast-forwarded stream reproduces the log's last ``tail`` statement ids. (Newer ledger
-    versions build larger demos at a larger scale; caches built earlier used scale 1.) This
-    also proves that :func:`continuation` continues exactly this log."""
-    n = db_size(path)
-    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as c:
-        rows = c.execute(
-            "SELECT statement_id FROM entries WHERE idx >= ? ORDER BY idx", (n - tail,)
-        ).fetchall()
-    want = [r[0] for r in rows]
-    candidates = [1]
-    if "scale" in getattr(Scenario, "__dataclass_fields__", {}):
-        candidates = list(dict.fromkeys([1 + n // 24_000, 1]))
-    for scale in candidates:
-        it = _stream(seed, n - len(want), 1, scale)
-        got = [orjson.loads(next(it)[0])["statement"]["id"] for _ in want]
-        if got == want:
-            return scale
-    raise RuntimeError(f"{path}: cannot reproduce its demo stream (scales tried: {candidates})")
+    sc = Scenario(seed, derive_keys(seed), DemoClock(DEMO_START))
+    sc.skip(200)
+    got = sc.statements()
+    assert [next(got).canonical() for _ in range(100)] == want, "fast-forward drifted"
 
 
 @dataclass
@@ -287,28 +289,24 @@ class Presigned:
     times: list[datetime]
     sign_seconds: float
     skip_seconds: float
+    scale: int = BENCH_SCALE
 
 
 def continuation(
-    base: int,
-    count: int,
-    seed: int = DEFAULT_SEED,
-    compress: int = TIME_COMPRESSION,
-    scale: int = 1,
+    base: int, count: int, seed: int = DEFAULT_SEED, scale: int = BENCH_SCALE
 ) -> Presigned:
-    """Pre-sign the ``count`` demo statements that follow a demo log of ``base`` entries
-    built at ``scale`` (see :func:`detect_scale`)."""
+    """Pre-sign the ``count`` demo statements that follow the ``base``-entry demo log, the
+    office working at ``scale`` (at least the log's own) from the next simulated day."""
     t0 = time.perf_counter()
-    it = _stream(seed, base, compress, scale)
-    first = next(it)
+    sc, it = _continuation_stream(seed, base, scale)
     t1 = time.perf_counter()
-    subs, times = [first[0]], [first[1]]
-    for _ in range(count - 1):
-        s, t = next(it)
-        subs.append(s)
-        times.append(t)
+    subs: list[bytes] = []
+    times: list[datetime] = []
+    for _ in range(count):
+        subs.append(next(it).canonical())
+        times.append(sc.clock.now)
     t2 = time.perf_counter()
-    return Presigned(base, subs, times, t2 - t1, t1 - t0)
+    return Presigned(base, subs, times, t2 - t1, t1 - t0, sc.scale)
 
 
 def append_batches(
