@@ -17,6 +17,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -255,6 +256,45 @@ def entry(
         sys.stdout.buffer.write(next(ledger.iter_lines(index, index + 1)) + b"\n")
 
 
+class TraceTarget(StrEnum):
+    """What ``gongxin trace`` follows."""
+
+    fund = "fund"
+    contract = "contract"
+    payment = "payment"
+    resident = "resident"
+
+
+@app.command()
+def trace(
+    target: Annotated[
+        TraceTarget,
+        typer.Argument(help="追溯对象 what to trace: fund | contract | payment | resident"),
+    ],
+    ident: Annotated[
+        str,
+        typer.Argument(
+            metavar="ID",
+            help="编号 its id: fund_id, contract_id, payment_id, or a resident's resident_ref "
+            "(see `gongxin residents ref`)",
+        ),
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出 print JSON")] = False,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """追溯 — the chain of entries behind one fund, contract, payment or resident: index, kind,
+    log time, signer, leaf hash, amounts. Replays the whole log read-only (O(n)); an unknown
+    ID exits 2."""
+    from ledger.trace import render_text, trace_ledger
+
+    with _reading(db) as ledger:
+        result = trace_ledger(ledger, target.value, ident)
+    if as_json:
+        _print_json(result.to_json())
+    else:
+        sys.stdout.write(render_text(result))
+
+
 def _proof_json(index: int, size: int, path: list[bytes]) -> dict[str, Any]:
     return {
         "leaf_index": index,
@@ -322,8 +362,15 @@ def export(
 @app.command()
 def demo(
     entries: Annotated[
-        int, typer.Option("--entries", min=1, help="条目数 number of entries")
-    ] = 1000,
+        int | None,
+        typer.Option(
+            "--entries",
+            min=1,
+            help="条目数 number of entries (default 13000: the whole scenario, ~17 simulated "
+            "months; larger N continues it, e.g. 1000000 for benchmarks)",
+            show_default=False,
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="随机种子 seed (same seed → same log)")] = 1,
     keys_dir: Annotated[
         Path, typer.Option("--keys-dir", help="演示密钥目录 where to write the demo keys")
@@ -336,8 +383,13 @@ def demo(
     ] = False,
     db: DbOption = DEFAULT_DB,
 ) -> None:
-    """生成演示日志 — build a deterministic street-office sample log in a fresh database."""
-    from ledger.demo import build_demo
+    """生成演示日志 — build a deterministic street-office (街道) log in a fresh database:
+    communities, providers, funds, contracts and payments, volunteer credits; every entry
+    valid under the rulebook (FORMAT.md §10)."""
+    from ledger.demo import DEFAULT_ENTRIES, build_demo
+
+    if entries is None:
+        entries = DEFAULT_ENTRIES
 
     try:
         _fresh_database(db, force)

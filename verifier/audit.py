@@ -71,6 +71,7 @@ from verifier.merkle import CompactRange, leaf_hash
 from verifier.parallel import default_workers
 from verifier.report import AuditReport, KeyInfo
 from verifier.state import LogState
+from verifier.traceability import ReportBuilder
 
 __all__ = [
     "CHECKPOINT_FILE",
@@ -102,12 +103,14 @@ class _Audit:
         authority_keys: Sequence[VerifierKey],
         previous: Checkpoint | None,
         reader: Reader,
+        builder: ReportBuilder | None = None,
     ) -> None:
         self.cp = cp
         self.log_key = log_key
         self.authority_keys = authority_keys
         self.previous = previous
-        self.state = LogState()
+        self.builder = builder
+        self.state = LogState() if builder is None else LogState(rulebook=builder.rulebook())
         self.tree = CompactRange()
         self.kinds: Counter[str] = Counter()
         self.reader = reader
@@ -144,6 +147,8 @@ class _Audit:
             raise
         if i == 0:
             self._check_genesis()
+        if self.builder is not None:
+            self.builder.entry(entry)
         self.tree.append(leaf)
         self.kinds[entry.statement.kind] += 1
         if self.previous is not None and self.tree.size == self.previous.size:
@@ -390,6 +395,7 @@ def verify_bundle(
     previous_checkpoint: str | bytes | None = None,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    builder: ReportBuilder | None = None,
 ) -> AuditReport:
     """Verify the export bundle in ``directory`` under ``log_key`` (FORMAT.md §8, §9).
 
@@ -397,9 +403,13 @@ def verify_bundle(
     ``previous_checkpoint`` is a signed checkpoint seen earlier (note text); the export must
     extend it. ``workers`` worker processes do the stateless work (default: one per CPU;
     ``1`` runs everything in this process). ``progress(bytes_done, bytes_total)`` is called
-    after each chunk. Returns an :class:`AuditReport`; raises :class:`VerificationError`
-    naming the first failing entry, or :class:`InputError` for unusable input.
-    Cost: one Ed25519 verification per signature; memory O(log n) plus bounded buffers.
+    after each chunk. ``builder``, if given, is fed every posting and entry as they are
+    replayed (in this process, also with workers); after a successful return,
+    ``builder.build()`` gives the traceability report (FORMAT.md §10.6). Returns an
+    :class:`AuditReport`; raises :class:`VerificationError` naming the first failing entry,
+    or :class:`InputError` for unusable input.
+    Cost: one Ed25519 verification per signature; memory O(log n) plus bounded buffers
+    (plus the builder's figures and index lists when one is given).
     """
     started = time.monotonic()
     directory = Path(directory)
@@ -451,7 +461,7 @@ def verify_bundle(
                 )
 
         reader = Reader(fh)
-        audit = _Audit(cp, log_key, authority_keys, previous, reader)
+        audit = _Audit(cp, log_key, authority_keys, previous, reader, builder)
         total = os.fstat(fh.fileno()).st_size
         if workers is None and total < SMALL_EXPORT_BYTES:
             n = 1

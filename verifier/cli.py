@@ -3,7 +3,8 @@
 Usage::
 
     gongxin-verify DIR --log-key VKEY_OR_FILE [--authority-key VKEY_OR_FILE ...]
-                   [--previous-checkpoint FILE] [--json REPORT] [--workers N] [--quiet]
+                   [--previous-checkpoint FILE] [--json REPORT] [--report OUT]
+                   [--workers N] [--quiet]
     gongxin-verify inclusion ENTRY_LINE_FILE PROOF_FILE CHECKPOINT --log-key VKEY_OR_FILE
                    [--json REPORT] [--quiet]
 
@@ -11,6 +12,10 @@ Exit status: 0 valid, 1 invalid (one line on stderr naming the entry, the rule a
 differed), 2 usage or input error (nothing was judged), 3 internal error (a bug: please
 report it). Standard library plus :mod:`verifier` only, so that it runs with nothing but
 ``pynacl`` and ``orjson`` installed.
+
+``--report OUT`` writes, after a successful verification only, the traceability report
+(FORMAT.md §10.6; :mod:`verifier.traceability`): ``OUT`` and ``OUT`` with suffix ``.md`` when
+``OUT`` ends in ``.json``, otherwise ``OUT/report.json`` and ``OUT/report.md``.
 """
 
 from __future__ import annotations
@@ -18,17 +23,22 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
+import orjson
+
 from verifier._chunks import MAX_LINE_BYTES
 from verifier.audit import MAX_CHECKPOINT_BYTES, verify_bundle
 from verifier.errors import InputError, VerificationError
 from verifier.inclusion import verify_inclusion_file
 from verifier.keys import VerifierKey, load_verifier_key
+from verifier.traceability import ReportBuilder
+from verifier.traceability_md import render_markdown
 
 EXIT_VALID = 0
 EXIT_INVALID = 1
@@ -117,6 +127,18 @@ def _bundle_parser() -> _Parser:
         help="写出 JSON 报告（- 为标准输出）write a JSON report to REPORT ('-' for stdout), also on failure",
     )
     p.add_argument(
+        "--report",
+        metavar="OUT",
+        help=(
+            "验证通过后写出可追溯报告（JSON 与 Markdown）：OUT 以 .json 结尾时写 OUT 与同名 .md，"
+            "否则视为目录，写入 report.json 与 report.md；验证失败时不写 "
+            "after a successful verification, write the traceability report (per fund, "
+            "contract, provider and community, every figure with its entry indices): OUT and "
+            "OUT with suffix .md if OUT ends in .json, else OUT/report.json and OUT/report.md; "
+            "nothing is written when verification fails"
+        ),
+    )
+    p.add_argument(
         "--workers",
         type=_workers,
         metavar="N",
@@ -200,6 +222,56 @@ def _write_json(target: str | None, report: dict[str, Any]) -> None:
         Path(target).write_text(text, encoding="utf-8")
     except OSError as exc:
         raise InputError(f"cannot write the JSON report: {exc.strerror}", field="--json") from None
+
+
+def _report_paths(out: str) -> tuple[Path, Path]:
+    """Where ``--report OUT`` writes: (JSON, Markdown). Checked before verifying, so that a
+    long verification does not end in an unwritable path."""
+    p = Path(out)
+    if p.suffix.lower() == ".json":
+        if p.is_dir():
+            raise InputError(f"{out} is a directory, not a .json file", field="--report")
+        if not p.parent.is_dir():
+            raise InputError(f"directory {p.parent} does not exist", field="--report")
+        return p, p.with_suffix(".md")
+    if p.exists() and not p.is_dir():
+        raise InputError(
+            f"{out} exists and is not a directory (name a directory, or a file ending in .json)",
+            field="--report",
+        )
+    return p / "report.json", p / "report.md"
+
+
+def _report_json(report: dict[str, Any]) -> bytes:
+    """Valid JSON with one line per top-level member and per fund, contract, provider or
+    community: readable, diffable, and compact even with long index lists."""
+    parts = []
+    for key, value in report.items():
+        name = orjson.dumps(key).decode()
+        if isinstance(value, list) and value:
+            items = ",\n  ".join(orjson.dumps(v).decode() for v in value)
+            parts.append(f" {name}: [\n  {items}\n ]")
+        else:
+            parts.append(f" {name}: {orjson.dumps(value).decode()}")
+    return ("{\n" + ",\n".join(parts) + "\n}\n").encode("utf-8")
+
+
+def _write_report(paths: tuple[Path, Path], report: dict[str, Any]) -> None:
+    """Write the JSON and Markdown reports, each under a temporary name renamed into place."""
+    json_path, md_path = paths
+    try:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        for path, data in (
+            (json_path, _report_json(report)),
+            (md_path, render_markdown(report).encode("utf-8")),
+        ):
+            tmp = path.with_name(f".{path.name}.tmp")
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+    except OSError as exc:
+        raise InputError(
+            f"cannot write the report: {exc.strerror} ({exc.filename})", field="--report"
+        ) from None
 
 
 class _Progress:
@@ -289,6 +361,8 @@ def _verify_command(argv: Sequence[str]) -> int:
             previous = _read_file(
                 args.previous_checkpoint, MAX_CHECKPOINT_BYTES, "--previous-checkpoint"
             )
+        paths = _report_paths(args.report) if args.report is not None else None
+        builder = ReportBuilder() if paths is not None else None
         report = verify_bundle(
             Path(args.directory),
             log_key,
@@ -296,11 +370,19 @@ def _verify_command(argv: Sequence[str]) -> int:
             previous_checkpoint=previous,
             workers=args.workers,
             progress=progress,
+            builder=builder,
         )
         line = (
             f"✓ 验证通过 valid: {report.tree_size} entries, origin {report.origin}, "
             f"root {report.root}"
         )
+        if builder is not None and paths is not None:
+            # Only what the log determines: the report is the same on every run.
+            summary = report.to_json()
+            for volatile in ("elapsed_seconds", "workers"):
+                summary.pop(volatile, None)
+            _write_report(paths, builder.build(summary))
+            line += f"\n报告 report: {paths[0]}, {paths[1]}"
         return report.to_json(), line
 
     return _run(args.json, args.quiet, work, progress)

@@ -9,10 +9,10 @@ no I/O. Cost per entry: O(1) dictionary work plus one Ed25519 verification per s
 from __future__ import annotations
 
 import heapq
-from functools import partial
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Protocol
 
 from verifier.entry import ZERO_HASH_HEX, Entry
