@@ -4,7 +4,7 @@
   ``ledger.demo.build_demo``, printing progress. The cache is keyed by path and validated
   (:func:`check_stream`): its size and log key, its first entries regenerated and compared,
   and its last entries too — by fast-forwarding the demo stream, or, when the stamp file
-  ``<db>.stream`` written after such a check still matches ``ledger/demo.py`` and the
+  ``<db>.stream`` written after such a check still matches ``ledger/demo/`` and the
   database, by the stamp. A cache built by an older demo is therefore rebuilt, and a
   1M-entry database is built once and shared by every benchmark.
 - :func:`continuation` pre-signs the statements that *follow* a demo log of a given size:
@@ -160,7 +160,11 @@ def _stream_hashes(seed: int, entries: int, start: int, stop: int) -> list[bytes
 
 
 def _demo_source_sha256() -> str:
-    return hashlib.sha256(Path(demo.__file__).read_bytes()).hexdigest()
+    """SHA-256 over the sources of the ``ledger.demo`` package (names and contents)."""
+    h = hashlib.sha256()
+    for source in sorted(Path(demo.__file__).parent.glob("*.py")):
+        h.update(source.name.encode() + b"\0" + source.read_bytes())
+    return h.hexdigest()
 
 
 def _stamp(path: Path, entries: int, seed: int) -> dict[str, Any]:
@@ -178,7 +182,7 @@ def check_stream(path: Path, entries: int, seed: int = DEFAULT_SEED) -> str | No
     """Why the database at ``path`` is not the ``entries``-entry seed-``seed`` demo of the
     current code, or ``None`` when it is. Checks the size, the log key, the first
     :data:`HEAD` submissions (regenerated and signed) and the last :data:`TAIL`: from the
-    stamp ``<path>.stream`` when it names the current ``ledger/demo.py`` and these very
+    stamp ``<path>.stream`` when it names the current ``ledger/demo/`` and these very
     entries, else by fast-forwarding the stream (O(entries), ~45 µs each) and then writing
     the stamp."""
     if db_size(path) != entries:

@@ -5,7 +5,6 @@ submitting. The ledger never holds officials' private keys; it only verifies.
 from __future__ import annotations
 
 import secrets
-import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -18,11 +17,16 @@ def uuid7(at: datetime | None = None, rand: int | None = None) -> str:
     """A time-ordered UUID version 7 (RFC 9562 §5.7): 48-bit Unix milliseconds, version,
     74 random bits. Statement ids SHOULD be UUIDv7 (FORMAT.md §3.1): ids that grow with time
     keep the ledger's idempotency index append-mostly, so appends stay flat as the log grows.
-    ``at`` and ``rand`` (74 bits) make it deterministic, for the demo."""
+    ``at`` and ``rand`` (74 bits) make it deterministic, for the demo.
+
+    Fast, about twice ``str(uuid.UUID(int=value))``'s speed (the demo makes millions): it
+    formats the 128-bit value as hex and inserts the hyphens itself, giving the same
+    lower-case canonical text without building and validating a :class:`uuid.UUID`."""
     ms = int((at or datetime.now(UTC)).timestamp() * 1000) & ((1 << 48) - 1)
     r = secrets.randbits(74) if rand is None else rand & ((1 << 74) - 1)
     value = (ms << 80) | (0x7 << 76) | ((r >> 62) << 64) | (0b10 << 62) | (r & ((1 << 62) - 1))
-    return str(uuid.UUID(int=value))
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def format_statement_time(t: datetime) -> str:

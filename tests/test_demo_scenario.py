@@ -1,4 +1,4 @@
-"""The street-office demo (ledger/demo.py): the default log holds the whole scenario the issue
+"""The street-office demo (ledger/demo/): the default log holds the whole scenario the issue
 asks for, every entry is valid under the rulebook (FORMAT.md §8–§10, checked by
 ``gongxin-verify`` on an export), and the log is deterministic, exactly N entries long, and a
 prefix of every longer one."""
@@ -294,14 +294,20 @@ def test_large_logs_stay_in_the_past() -> None:
     assert clock.now.date().isoformat() < "2026-10-25"
 
 
-def test_fast_uuid7_is_the_signing_uuid7() -> None:
+def test_fast_uuid7_is_the_uuid_module_text() -> None:
+    """The demo's ids come from :func:`ledger.signing.uuid7`, which formats the hex itself."""
+    import uuid
     from datetime import UTC, datetime
 
-    from ledger import demo, signing
+    from ledger.signing import uuid7
 
-    for t, r in [(datetime(2025, 1, 6, 0, 59, 1, tzinfo=UTC), 0), (DEMO_START, 2**128 - 1)]:
-        assert demo.uuid7(t, r) == signing.uuid7(t, r)
-    assert demo.uuid7(DEMO_START, 12345 << 70) == signing.uuid7(DEMO_START, 12345 << 70)
+    cases = [(datetime(2025, 1, 6, 0, 59, 1, tzinfo=UTC), 0), (DEMO_START, 2**128 - 1)]
+    for t, r in [*cases, (DEMO_START, 12345 << 70)]:
+        text = uuid7(t, r)
+        u = uuid.UUID(text)
+        assert text == str(u) and u.version == 7 and u.variant == uuid.RFC_4122
+        assert u.int >> 80 == int(t.timestamp() * 1000)
+        assert u.int & ((1 << 62) - 1) == r & ((1 << 62) - 1)
 
 
 def test_cli_default_matches_the_demo_default() -> None:
