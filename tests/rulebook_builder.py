@@ -44,6 +44,7 @@ from verifier.keys import SignerKey
 from verifier.kinds import MAX_AMOUNT_FEN, uscc_check_char
 from verifier.parallel import SignaturePool
 from verifier.rules import DomainRules
+from verifier.rules.credits import Award
 from verifier.state import LogState
 
 from .ledger_fixtures import StepClock, db_snapshot, grant_body, key
@@ -756,10 +757,10 @@ def domain_view(rules: DomainRules, *, exact: bool = True) -> dict[str, Any]:
         view["awards"] = {
             k: None
             if a.awards is None
-            else {r: (w.index, w.minutes, w.points) for r, w in a.awards.items()}
+            else {r: Award.unpack(w) for r, w in a.awards.items()}
             for k, a in c.activities.items()
         }
-        view["daily"] = dict(c.daily)
+        view["daily"] = {d: dict(per) for d, per in c.daily.items()}
         view["open"] = sorted(c._open)
     return view
 

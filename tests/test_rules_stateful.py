@@ -846,10 +846,15 @@ class RulebookMachine(RuleBasedStateMachine):
             # Awards and daily totals of activities still open match the model's.
             for aid, act in rules.credits.activities.items():
                 if act.awards is not None:
-                    got = {r: [w.index, w.minutes, w.points] for r, w in act.awards.items()}
+                    got = {}
+                    for r in act.awards:
+                        w = rules.credits.award_of(aid, r)
+                        assert w is not None
+                        got[r] = [w.index, w.minutes, w.points]
                     assert got == self.m.activities[aid]["awards"]
-            for key, points in rules.credits.daily.items():
-                assert self.m.daily[key] == points
+            for day, per_resident in rules.credits.daily.items():
+                for ref, points in per_resident.items():
+                    assert self.m.daily[(ref, day)] == points
         except BaseException:
             self.failed = True
             raise

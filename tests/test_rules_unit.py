@@ -642,7 +642,7 @@ def test_credit_daily_cap(b: LogBuilder) -> None:
     b.submit(award_op(R0, "A4", 180))  # another date
     b.submit(correct_op(idx, R0, "A2", 54))  # 9: room for one point
     b.submit(award_op(R0, "A3", 6))
-    assert rules(b).credits.daily[(R0, day)] == 40
+    assert rules(b).credits.daily_points(R0, day) == 40
 
 
 def test_credit_balance_cap(b: LogBuilder) -> None:
@@ -860,11 +860,12 @@ def test_corrections_change_the_lot_and_the_daily_points(b: LogBuilder) -> None:
     aid, idx = earn(b, R0, 10)
     b.submit(correct_op(idx, R0, aid, 120))
     assert lots(b, R0) == (("2026-05", "Q1", 20),)
-    assert rules(b).credits.daily[(R0, b.today)] == 20
-    award = rules(b).credits.activities[aid].awards[R0]  # type: ignore[index]
+    assert rules(b).credits.daily_points(R0, b.today) == 20
+    award = rules(b).credits.award_of(aid, R0)
+    assert award is not None
     assert (award.index, award.minutes, award.points) == (idx, 120, 20)
     b.submit(correct_op(idx, R0, aid, 0))  # cancels
-    assert lots(b, R0) == () and rules(b).credits.daily[(R0, b.today)] == 0
+    assert lots(b, R0) == () and rules(b).credits.daily_points(R0, b.today) == 0
     b.submit(correct_op(idx, R0, aid, 30))  # and back
     assert lots(b, R0) == (("2026-05", "Q1", 5),)
     # The original award entry is untouched (a correction compensates).
