@@ -755,9 +755,7 @@ def domain_view(rules: DomainRules, *, exact: bool = True) -> dict[str, Any]:
     }
     if exact:
         view["awards"] = {
-            k: None
-            if a.awards is None
-            else {r: Award.unpack(w) for r, w in a.awards.items()}
+            k: None if a.awards is None else {r: Award.unpack(w) for r, w in a.awards.items()}
             for k, a in c.activities.items()
         }
         view["daily"] = {d: dict(per) for d, per in c.daily.items()}
