@@ -23,6 +23,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
+from ledger.cli_options import DEFAULT_DB, DbOption
 from ledger.cli_residents import residents_app
 from ledger.keyfile import read_private_key, write_private_key, write_verifier_key
 from ledger.log import Ledger
@@ -30,7 +31,6 @@ from ledger.signing import sign_statement
 from verifier.errors import GongxinError, InputError, VerificationError
 from verifier.keys import SignerKey, load_verifier_key
 
-DEFAULT_DB = "sqlite:///gongxin.db"
 DEFAULT_LOG_KEY = "gongxin-log.key"
 
 app = typer.Typer(
@@ -47,14 +47,6 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(prove_app, name="prove")
 app.add_typer(residents_app, name="residents")
 
-DbOption = Annotated[
-    str,
-    typer.Option(
-        "--db",
-        envvar="GONGXIN_DATABASE_URL",
-        help="数据库 URL (SQLAlchemy), e.g. sqlite:///gongxin.db",
-    ),
-]
 LogKeyOption = Annotated[
     Path,
     typer.Option(

@@ -13,24 +13,14 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from ledger.cli_options import DEFAULT_DB, DbOption
 from ledger.residents import ErasureIncomplete, ResidentRegister
 from verifier.errors import GongxinError, InputError
-
-DEFAULT_DB = "sqlite:///gongxin.db"
 
 residents_app = typer.Typer(
     help="居民登记册 — the off-ledger resident register: enrol, look up, erase (PIPL Art. 47).",
     no_args_is_help=True,
 )
-
-DbOption = Annotated[
-    str,
-    typer.Option(
-        "--db",
-        envvar="GONGXIN_DATABASE_URL",
-        help="数据库 URL (SQLAlchemy), e.g. sqlite:///gongxin.db",
-    ),
-]
 
 
 def _fail(exc: GongxinError) -> NoReturn:
