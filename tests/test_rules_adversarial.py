@@ -27,6 +27,11 @@ from .rulebook_builder import (
     LedgerDriver,
     LogBuilder,
     NoDualControl,
+    lenient,
+    replay_lines,
+    run_verify,
+)
+from .rulebook_ops import (
     Op,
     RuleKeys,
     activity_op,
@@ -36,15 +41,12 @@ from .rulebook_builder import (
     contract_op,
     expire_op,
     fund_op,
-    lenient,
     propose_op,
     redeem_op,
-    replay_lines,
     resident,
     reverse_op,
     revoke_op,
     rule_keys,
-    run_verify,
     transfer_op,
 )
 

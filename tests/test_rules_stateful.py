@@ -38,9 +38,15 @@ from verifier.errors import InvalidEntry
 from verifier.rules import DomainRules
 
 from .rulebook_builder import (
+    LedgerDriver,
+    domain_view,
+    invariant_problems,
+    registry_view,
+    replay_lines,
+)
+from .rulebook_ops import (
     PARTIES,
     POLICY,
-    LedgerDriver,
     Op,
     activity_op,
     add_months,
@@ -49,17 +55,13 @@ from .rulebook_builder import (
     award_op,
     contract_op,
     correct_op,
-    domain_view,
     donate_op,
     expire_op,
     fund_op,
-    invariant_problems,
     policy_op,
     propose_op,
     redeem_op,
-    registry_view,
     reject_op,
-    replay_lines,
     resident,
     reverse_op,
     transfer_op,

@@ -24,6 +24,10 @@ from verifier.rules.credits import balance_of
 from .rulebook_builder import (
     LedgerDriver,
     LogBuilder,
+    domain_view,
+    invariant_problems,
+)
+from .rulebook_ops import (
     Op,
     activity_op,
     amend_op,
@@ -31,11 +35,9 @@ from .rulebook_builder import (
     award_op,
     contract_op,
     correct_op,
-    domain_view,
     donate_op,
     expire_op,
     fund_op,
-    invariant_problems,
     party_op,
     policy_op,
     propose_op,
