@@ -1,8 +1,7 @@
-"""Domain sequences for the rulebook tests (FORMAT.md §10): operations, a tiny in-memory log
-builder, a ledger driver, *modified servers* and comparable views of the replayed state.
+"""Drivers for the rulebook tests (FORMAT.md §10): a tiny in-memory log builder, a ledger
+driver, *modified servers* and comparable views of the replayed state. The operations they
+run (:class:`~tests.rulebook_ops.Op` and the ``*_op`` builders) are in :mod:`tests.rulebook_ops`.
 
-- :class:`Op` is one statement to sign: the signer's name, the kind and the body; the
-  ``*_op`` functions build the body of every domain kind with small, valid defaults.
 - :class:`LogBuilder` writes entry lines by hand — signed with real keys, correctly chained,
   leaf-hashed — and runs each through :meth:`verifier.state.LogState.check_and_apply` (the
   verifier's own state, no database): the fast path of the unit tests. ``forge`` appends a
