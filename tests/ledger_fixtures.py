@@ -414,6 +414,15 @@ def standard_ledger(tmp_path: Path, *, seed: int = 0) -> LedgerEnv:
     return env
 
 
+def all_checkpoints(path: Path) -> dict[int, str]:
+    """Every checkpoint the ledger at ``path`` stored, by tree size (raw read-only sqlite3)."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return dict(conn.execute("SELECT size, note FROM checkpoints ORDER BY size"))
+    finally:
+        conn.close()
+
+
 def db_snapshot(path: Path) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table (and the schema), read with a separate raw connection."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)

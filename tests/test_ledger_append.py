@@ -19,6 +19,7 @@ from verifier.parallel import SignaturePool
 
 from .ledger_fixtures import (
     LedgerEnv,
+    all_checkpoints,
     approve_body,
     award_body,
     checkpoint_root,
@@ -32,15 +33,6 @@ from .ledger_fixtures import (
     state_view,
     tamper_signature,
 )
-
-
-def all_checkpoints(path: Path) -> dict[int, str]:
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        return dict(conn.execute("SELECT size, note FROM checkpoints ORDER BY size"))
-    finally:
-        conn.close()
-
 
 # -- receipts, checkpoints and proofs ------------------------------------------------------
 

@@ -27,15 +27,6 @@ from .ledger_fixtures import (
     state_view,
 )
 
-
-def all_checkpoints(path: Path) -> dict[int, str]:
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        return dict(conn.execute("SELECT size, note FROM checkpoints ORDER BY size"))
-    finally:
-        conn.close()
-
-
 # -- restart ----------------------------------------------------------------------------
 
 
