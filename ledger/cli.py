@@ -23,15 +23,14 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from ledger.cli_options import DEFAULT_DB, DbOption
+from ledger.cli_options import DEFAULT_DB, DEFAULT_LOG_KEY, DbOption, LogKeyOption
 from ledger.cli_residents import residents_app
+from ledger.cli_serve import serve
 from ledger.keyfile import read_private_key, write_private_key, write_verifier_key
 from ledger.log import Ledger
 from ledger.signing import sign_statement
 from verifier.errors import GongxinError, InputError, VerificationError
 from verifier.keys import SignerKey, load_verifier_key
-
-DEFAULT_LOG_KEY = "gongxin-log.key"
 
 app = typer.Typer(
     help="公信 Gongxin 账本运维工具 — operator CLI for the Gongxin signed ledger.",
@@ -46,15 +45,7 @@ prove_app = typer.Typer(
 app.add_typer(keys_app, name="keys")
 app.add_typer(prove_app, name="prove")
 app.add_typer(residents_app, name="residents")
-
-LogKeyOption = Annotated[
-    Path,
-    typer.Option(
-        "--log-key-file",
-        envvar="GONGXIN_LOG_KEY_FILE",
-        help="日志签名私钥文件 — the log's private key file (signs checkpoints).",
-    ),
-]
+app.command("serve")(serve)
 
 
 def _fail(exc: GongxinError) -> NoReturn:

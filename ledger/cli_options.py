@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -14,5 +15,16 @@ DbOption = Annotated[
         "--db",
         envvar="GONGXIN_DATABASE_URL",
         help="数据库 URL (SQLAlchemy), e.g. sqlite:///gongxin.db",
+    ),
+]
+
+DEFAULT_LOG_KEY = "gongxin-log.key"
+
+LogKeyOption = Annotated[
+    Path,
+    typer.Option(
+        "--log-key-file",
+        envvar="GONGXIN_LOG_KEY_FILE",
+        help="日志签名私钥文件 — the log's private key file (signs checkpoints).",
     ),
 ]

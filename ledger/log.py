@@ -49,6 +49,10 @@ from verifier.parallel import SignaturePool
 from verifier.rules import DomainRules
 from verifier.state import LogState, Rulebook
 
+#: Nodes fetched per query by :meth:`Ledger.inclusion_proofs` (SQLite limits the depth of
+#: an expression to 1,000 terms by default).
+_NODES_PER_READ = 400
+
 
 class Ledger:
     """An open Gongxin log on one database.
@@ -77,6 +81,10 @@ class Ledger:
         self._read_only_size: int | None = None
         self.origin: str | None = None
         self.log_vkey: VerifierKey | None = None
+        #: Called with the log size after a rejected or failed append rolled the state
+        #: back (observers of the rulebook, e.g. the server's posting index, drop what they
+        #: saw of the undone entries).
+        self.rollback_listeners: list[Callable[[int], None]] = []
 
     @classmethod
     def open(cls, url: str, *, create: bool = True, replay: bool = True, **kwargs: Any) -> Ledger:
@@ -200,6 +208,13 @@ class Ledger:
             )
         return found
 
+    def published(self) -> tuple[int, str]:
+        """(size, note) of the latest committed checkpoint: a consistent view for readers
+        in other threads, which may run while an append is under way (the in-memory
+        :attr:`size` runs ahead of the database during a transaction). O(1)."""
+        note = self.latest_checkpoint()
+        return int(note.split("\n", 2)[1]), note
+
     def latest_checkpoint(self) -> str:
         if self.checkpoint_note is None:
             raise InputError("the log is empty; run `gongxin init` first", field="database")
@@ -220,6 +235,21 @@ class Ledger:
         path = merkle.hash_ranges(ranges, nodes)
         root = merkle.CompactRange(size, [nodes[k] for k in peaks]).root()
         return InclusionProof(index, size, root, path)
+
+    def inclusion_proofs(self, indices: Sequence[int], size: int) -> list[list[bytes]]:
+        """Inclusion paths of many entries in the tree of ``size``, with one batched read of
+        the union of their nodes (a batch's receipts share most of them). Preconditions:
+        ``0 < size <= self.size`` and every index in ``[0, size)``. Cost: O(k log n) for k
+        indices, in reads of at most :data:`_NODES_PER_READ` nodes."""
+        if not 0 < size <= self.size:
+            raise InputError(f"size must be between 1 and {self.size}", field="size")
+        ranges = [merkle.inclusion_ranges(i, size) for i in indices]
+        needed = merkle.nodes_needed(r for rs in ranges for r in rs)
+        nodes: dict[tuple[int, int], bytes] = {}
+        with self.engine.connect() as conn:
+            for k in range(0, len(needed), _NODES_PER_READ):
+                nodes.update(self._fetch_nodes(conn, needed[k : k + _NODES_PER_READ]))
+        return [merkle.hash_ranges(rs, nodes) for rs in ranges]
 
     def consistency_proof(self, size1: int, size2: int | None = None) -> ConsistencyProof:
         """Consistency proof from ``size1`` to ``size2`` (default: current). O(log n)."""
@@ -406,7 +436,7 @@ class Ledger:
                     node_rows.extend(self.tree.append(leaf))
                     new_rows.append((index, sid, digests[k], sub.statement.kind, line, leaf))
                     batch_ids[sid] = k
-                    receipts[k] = Receipt(index, sid, leaf, "", 0)
+                    receipts[k] = Receipt(index, sid, leaf, "", 0, line=line)
                 if not new_rows:
                     return self._finish_duplicates(conn, receipts)
                 # Step 7: sign a checkpoint over the new tree.
@@ -430,6 +460,8 @@ class Ledger:
             journal.rollback()
             self.state.restore_position(position)
             self.tree = tree_before
+            for listener in self.rollback_listeners:
+                listener(self.state.size)
             raise
         journal.commit()
         self.checkpoint_note = note
@@ -441,11 +473,15 @@ class Ledger:
             if r is None:  # a duplicate of an earlier submission in this same batch
                 r = receipts[batch_ids[parsed[k].statement.id]]
                 assert r is not None
-                out.append(Receipt(r.index, r.statement_id, r.leaf_hash, note, cp.size, True))
+                out.append(
+                    Receipt(r.index, r.statement_id, r.leaf_hash, note, cp.size, True, r.line)
+                )
             elif r.duplicate:
                 out.append(self._receipt_for(r.index, duplicate=True))
             else:
-                out.append(Receipt(r.index, r.statement_id, r.leaf_hash, note, cp.size))
+                out.append(
+                    Receipt(r.index, r.statement_id, r.leaf_hash, note, cp.size, line=r.line)
+                )
         return out
 
     def _finish_duplicates(self, conn: Connection, receipts: list[Receipt | None]) -> list[Receipt]:
@@ -457,16 +493,27 @@ class Ledger:
         """The receipt of an entry already in the log, against the latest checkpoint."""
         e = storage.entries.c
 
-        def fetch(c: Connection) -> tuple[str, bytes]:
-            row = c.execute(select(e.statement_id, e.leaf_hash).where(e.idx == index)).one()
-            return row[0], bytes(row[1])
+        def fetch(c: Connection) -> tuple[str, bytes, bytes]:
+            row = c.execute(select(e.statement_id, e.leaf_hash, e.line).where(e.idx == index)).one()
+            return row[0], bytes(row[1]), bytes(row[2])
 
         if conn is not None:
-            sid, leaf = fetch(conn)
+            sid, leaf, line = fetch(conn)
         else:
             with self.engine.connect() as c:
-                sid, leaf = fetch(c)
-        return Receipt(index, sid, leaf, self.latest_checkpoint(), self.size, duplicate)
+                sid, leaf, line = fetch(c)
+        size, note = self.published()
+        return Receipt(index, sid, leaf, note, size, duplicate, line)
+
+    def receipt_of(self, statement_id: str) -> Receipt | None:
+        """The receipt (against the latest checkpoint) of the logged statement with this id,
+        or ``None``. Cost: one indexed read."""
+        e = storage.entries.c
+        with self.engine.connect() as conn:
+            index = conn.execute(select(e.idx).where(e.statement_id == statement_id)).scalar()
+            if index is None or index >= self.published()[0]:
+                return None
+            return self._receipt_for(int(index), duplicate=True, conn=conn)
 
     @staticmethod
     def _known_statements(conn: Connection, ids: Sequence[str]) -> dict[str, tuple[bytes, int]]:

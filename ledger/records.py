@@ -29,6 +29,8 @@ class Receipt:
     checkpoint: str
     tree_size: int
     duplicate: bool = False
+    #: The entry line as logged (FORMAT.md §4), when the ledger had it at hand.
+    line: bytes = b""
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -16,6 +16,7 @@ postings; the second read is O(k) for k selected entries.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,7 @@ TARGET_NAMES = {
     "contract": "合同 contract",
     "payment": "付款 payment",
     "resident": "居民 resident",
+    "provider": "服务商 provider",
 }
 #: Short labels of posting events, Chinese first.
 EVENT_LABELS = {
@@ -157,13 +159,36 @@ def trace_ledger(ledger: Ledger, target: str, ident: str) -> TraceResult:
             f"no {target} {ident!r} in the log's {size} entries",
             field="ID",
         )
-    postings = tracer.result()
+    result = assemble_trace(ledger, target, ident, size, tracer.result(), tracer.own(), titles.get)
+    if target == "resident":
+        replayed = rules.credits.balance(ident)
+        if replayed != result.summary["balance_points"]:  # pragma: no cover - a bug
+            raise RuntimeError(
+                f"trace balance {result.summary['balance_points']} differs from the "
+                f"replayed {replayed}"
+            )
+    return result
+
+
+def assemble_trace(
+    ledger: Ledger,
+    target: str,
+    ident: str,
+    size: int,
+    postings: list[Posting],
+    own: list[Posting],
+    title_of: Callable[[str], str | None],
+) -> TraceResult:
+    """The trace of ``target`` ``ident`` from its selected ``postings`` (index order, with
+    context) and its ``own`` postings: reads the entries behind them (O(k) for k entries)
+    and sums the figures. ``title_of`` maps a signer's key id to its post title. Used by
+    :func:`trace_ledger` and by the server, which keeps the postings live."""
     by_index: dict[int, list[Posting]] = {}
     for p in postings:
         by_index.setdefault(p.index, []).append(p)
     entries = []
     balance = 0
-    for index, line in _lines_at(ledger, sorted(by_index)):
+    for index, line in lines_at(ledger, sorted(by_index)):
         entry = parse_entry_line(line, index)
         st = entry.statement
         te = TraceEntry(
@@ -171,7 +196,7 @@ def trace_ledger(ledger: Ledger, target: str, ident: str) -> TraceResult:
             st.kind,
             entry.log_time,
             st.signer,
-            titles.get(st.signer),
+            title_of(st.signer),
             merkle.leaf_hash(line).hex(),
             describe(entry),
             by_index[index],
@@ -180,16 +205,13 @@ def trace_ledger(ledger: Ledger, target: str, ident: str) -> TraceResult:
             balance += sum(balance_change(p) for p in te.postings)
             te.balance_after = balance
         entries.append(te)
-    summary = _summary(target, ident, tracer.own())
+    summary = _summary(target, ident, own)
     if target == "resident":
-        replayed = rules.credits.balance(ident)
-        if replayed != balance:  # pragma: no cover - a bug in the postings
-            raise RuntimeError(f"trace balance {balance} differs from the replayed {replayed}")
         summary["balance_points"] = balance
     return TraceResult(target, ident, size, entries, summary)
 
 
-def _lines_at(ledger: Ledger, indices: list[int]) -> list[tuple[int, bytes]]:
+def lines_at(ledger: Ledger, indices: list[int]) -> list[tuple[int, bytes]]:
     """The lines of the entries at ``indices`` (sorted), in index order. O(k)."""
     e = storage.entries.c
     out: list[tuple[int, bytes]] = []
@@ -212,6 +234,9 @@ def _summary(target: str, ident: str, own: list[Posting]) -> dict[str, Any]:
     for p in own:
         builder(p)
     report = builder.build()
+    if target == "provider":
+        prov = next(p for p in report["providers"] if p["party_id"] == ident)
+        return {k: prov[k] for k in ("contracts", "contracted_fen", "paid_fen", "reversed_fen")}
     if target == "fund":
         row = next(f for f in report["funds"] if f["fund_id"] == ident)
         row.pop("entries")

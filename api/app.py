@@ -1,0 +1,91 @@
+"""The FastAPI application (docs/API.md): ``create_app(settings)``.
+
+Routes by audience: writing (:mod:`api.routes_write`), the log for evaluators
+(:mod:`api.routes_log`), public domain reads (:mod:`api.routes_domain`), residents
+(:mod:`api.routes_residents` and the ``/credits`` page), plus ``/healthz`` and an offline
+``/docs`` page. The ledger is opened (and replayed) when the app starts and closed when it
+stops; queued writes are finished first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import swagger_ui_bundle
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from api import problems, routes_domain, routes_log, routes_residents, routes_write
+from api.models import Health
+from api.settings import Settings
+from api.state import ServerState
+
+DESCRIPTION = """公信账本接口：提交签名声明、读取日志与证明、公开资金信息、居民积分查询。
+Gongxin ledger API: submit signed statements, read the log and its proofs, public fund
+information, residents' credits. Errors are RFC 9457 problem+json (docs/API.md)."""
+
+
+def create_app(settings: Settings, *, state: ServerState | None = None) -> FastAPI:
+    """The application for ``settings``. The ledger opens at start-up (O(n) replay), unless
+    an open ``state`` is given (tests, benchmarks); either way it is closed at shutdown."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        opened = state if state is not None else ServerState.open(settings)
+        app.state.server = opened
+        app.state.log_vkey = opened.log_vkey
+        try:
+            yield
+        finally:
+            app.state.server = None
+            opened.close()
+
+    app = FastAPI(
+        title="公信 Gongxin",
+        version="1",
+        description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    problems.install(app)
+    for module in (routes_write, routes_log, routes_domain, routes_residents):
+        app.include_router(module.router)
+    _mount_pages(app)
+
+    @app.get("/healthz", summary="健康检查 Health", response_model=Health, tags=["运维 ops"])
+    def healthz(request: Request) -> dict[str, Any]:
+        st: ServerState | None = getattr(request.app.state, "server", None)
+        if st is None:
+            return {"status": "starting", "tree_size": 0, "origin": None}
+        return {"status": "ok", "tree_size": st.ledger.published()[0], "origin": st.ledger.origin}
+
+    return app
+
+
+def _mount_pages(app: FastAPI) -> None:
+    """``/docs`` from the local Swagger UI files (government intranets have no CDN) and the
+    residents' ``/credits`` page."""
+    app.mount(
+        "/docs/static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger"
+    )
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="公信 Gongxin API",
+            swagger_js_url="/docs/static/swagger-ui-bundle.js",
+            swagger_css_url="/docs/static/swagger-ui.css",
+            swagger_favicon_url="/docs/static/favicon-32x32.png",
+        )
+
+    try:
+        from api import credits_page
+    except ImportError:  # the page module is being written
+        return
+    credits_page.mount(app)

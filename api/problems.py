@@ -1,0 +1,128 @@
+"""RFC 9457 problem details (docs/API.md §1): every error the API returns.
+
+A :class:`Problem` is raised anywhere in a request; :func:`install` registers the handlers
+that turn it — and FastAPI's own validation errors, unknown routes and anything unexpected —
+into ``application/problem+json`` with a Chinese ``title`` and an English ``title_en``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from verifier.errors import GongxinError, InputError, VerificationError
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("gongxin.api")
+
+#: Titles by HTTP status, Chinese and English.
+TITLES: dict[int, tuple[str, str]] = {
+    400: ("请求格式错误", "The request is malformed"),
+    404: ("未找到", "Not found"),
+    405: ("不支持该方法", "Method not allowed"),
+    409: ("编号冲突", "Statement id already used for other content"),
+    413: ("请求体过大", "Request body too large"),
+    415: ("内容类型不支持", "Unsupported media type"),
+    422: ("违反账本规则", "The entry breaks a ledger rule"),
+    429: ("请求过于频繁", "Too many requests"),
+    500: ("服务器内部错误", "Internal server error"),
+    503: ("服务暂不可用", "Service unavailable"),
+}
+
+
+class Problem(Exception):
+    """An error reply. ``code`` is a FORMAT.md rule id or an API code (docs/API.md §1)."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        *,
+        field: str | None = None,
+        key_id: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.detail = status, code, detail
+        self.field, self.key_id, self.headers = field, key_id, headers
+
+    def body(self) -> dict[str, Any]:
+        title, title_en = TITLES.get(self.status, TITLES[500 if self.status >= 500 else 400])
+        out: dict[str, Any] = {
+            "type": f"urn:gongxin:problem:{self.code}",
+            "title": title,
+            "title_en": title_en,
+            "status": self.status,
+            "detail": self.detail,
+            "code": self.code,
+        }
+        if self.field:
+            out["field"] = self.field
+        if self.key_id:
+            out["key_id"] = self.key_id
+        return out
+
+    def response(self) -> JSONResponse:
+        return JSONResponse(
+            self.body(), status_code=self.status, media_type=PROBLEM_JSON, headers=self.headers
+        )
+
+
+def from_error(exc: GongxinError) -> Problem:
+    """The problem for a ledger or verifier error: ``statement.conflict`` → 409, a rule
+    (:class:`VerificationError`, including ``InvalidEntry``) → 422, ``entry.canonical`` →
+    400, any other :class:`InputError` → 400."""
+    if isinstance(exc, VerificationError):
+        status = {"statement.conflict": 409, "entry.canonical": 400}.get(exc.rule, 422)
+        return Problem(status, exc.rule, exc.detail, field=exc.field, key_id=exc.key_id)
+    assert isinstance(exc, InputError)
+    if exc.field == "database":
+        return Problem(503, "log.unavailable", str(exc.message), field=exc.field)
+    return Problem(400, "request.parameter", str(exc.message), field=exc.field)
+
+
+def not_found(what: str, ident: str) -> Problem:
+    return Problem(404, "not_found", f"未找到{what} {ident}; no such {what.split()[-1]} {ident!r}")
+
+
+def install(app: FastAPI) -> None:
+    """Register the problem+json handlers on ``app``."""
+
+    @app.exception_handler(Problem)
+    async def _problem(_: Request, exc: Problem) -> JSONResponse:
+        return exc.response()
+
+    @app.exception_handler(GongxinError)
+    async def _gongxin(_: Request, exc: GongxinError) -> JSONResponse:
+        return from_error(exc).response()
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("query", "path"))
+        return Problem(
+            400,
+            "request.parameter",
+            f"参数无效 invalid parameter: {first.get('msg', 'invalid')}",
+            field=where or None,
+        ).response()
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = "not_found" if exc.status_code == 404 else f"http.{exc.status_code}"
+        detail = exc.detail if isinstance(exc.detail, str) else "error"
+        headers = dict(exc.headers) if exc.headers else None
+        return Problem(exc.status_code, code, detail, headers=headers).response()
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return Problem(
+            500, "internal", "服务器内部错误，已记录 an internal error was logged"
+        ).response()

@@ -1,0 +1,261 @@
+"""Public domain reads (docs/API.md §4, 政府信息公开): funds, contracts, payments, providers
+and their traces, from the replayed rulebook state (FORMAT.md §10) and the live posting
+index. Every object names the entry that created it (``index``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Depends, Path, Query
+
+from api.models import (
+    ContractBody,
+    ContractPage,
+    FundBody,
+    FundPage,
+    PaymentBody,
+    PaymentPage,
+    ProblemBody,
+    ProviderBody,
+    ProviderPage,
+    TraceBody,
+)
+from api.problems import not_found
+from api.state import ServerState, server
+from ledger.trace import TARGET_NAMES, assemble_trace, lines_at
+from verifier.entry import parse_entry_line
+from verifier.rules import Posting
+from verifier.rules.funds import Contract, Fund, FundBook, Party, Payment
+
+router = APIRouter(prefix="/v1", tags=["信息公开 public information"])
+State = Annotated[ServerState, Depends(server)]
+Offset = Annotated[int, Query(ge=0, description="skip this many 跳过条数")]
+Limit = Annotated[int, Query(ge=1, le=1000, description="at most this many 最多条数")]
+Ident = Annotated[str, Path(min_length=1, max_length=128)]
+_404: dict[int | str, dict[str, Any]] = {404: {"model": ProblemBody}}
+T = TypeVar("T")
+
+
+def _page(items: Iterable[T], offset: int, limit: int, to_json: Callable[[T], Any]) -> Any:
+    values = list(items)
+    return {
+        "total": len(values),
+        "offset": offset,
+        "items": [to_json(v) for v in values[offset : offset + limit]],
+    }
+
+
+def fund_json(f: Fund) -> dict[str, Any]:
+    return {
+        "fund_id": f.fund_id,
+        "source": f.source,
+        "fiscal_year": f.fiscal_year,
+        "programme": f.programme,
+        "appropriated_fen": f.appropriated,
+        "contracted_fen": f.contracted,
+        "paid_fen": f.paid,
+        "unallocated_fen": f.unallocated,
+        "index": f.index,
+    }
+
+
+def contract_json(c: Contract) -> dict[str, Any]:
+    return {
+        "contract_id": c.contract_id,
+        "fund_id": c.fund_id,
+        "provider": c.provider,
+        "total_fen": c.total,
+        "paid_fen": c.paid,
+        "milestones": [
+            {
+                "milestone_id": mid,
+                "amount_fen": m.amount,
+                "committed_fen": m.committed,
+                "paid_fen": m.paid,
+            }
+            for mid, m in c.milestones.items()
+        ],
+        "index": c.index,
+    }
+
+
+def payment_json(p: Payment) -> dict[str, Any]:
+    return {
+        "payment_id": p.payment_id,
+        "contract_id": p.contract_id,
+        "milestone_id": p.milestone_id,
+        "amount_fen": p.amount,
+        "invoice_no": p.invoice_no,
+        "proposer": p.proposer,
+        "state": p.state,
+        "index": p.index,
+    }
+
+
+def _provider_json(book: FundBook) -> Callable[[Party], dict[str, Any]]:
+    by_provider: dict[str, list[Contract]] = {}
+    for c in book.contracts.values():
+        by_provider.setdefault(c.provider, []).append(c)
+
+    def to_json(p: Party) -> dict[str, Any]:
+        mine = by_provider.get(p.party_id, [])
+        return {
+            "party_id": p.party_id,
+            "name": p.name,
+            "uscc": p.uscc,
+            "contracts": [c.contract_id for c in mine],
+            "contracted_fen": sum(c.total for c in mine),
+            "paid_fen": sum(c.paid for c in mine),
+            "index": p.index,
+        }
+
+    return to_json
+
+
+def _book(st: ServerState) -> FundBook:
+    rules = st.ledger.state.rulebook
+    book = getattr(rules, "funds", None)
+    assert isinstance(book, FundBook)
+    return book
+
+
+@router.get("/funds", summary="资金列表 Funds", response_model=FundPage)
+def funds(st: State, offset: Offset = 0, limit: Limit = 100) -> Any:
+    with st.reading():
+        return _page(_book(st).funds.values(), offset, limit, fund_json)
+
+
+@router.get("/funds/{fund_id}", summary="资金 One fund", response_model=FundBody, responses=_404)
+def fund(st: State, fund_id: Ident) -> Any:
+    with st.reading():
+        f = _book(st).funds.get(fund_id)
+        if f is None:
+            raise not_found("资金 fund", fund_id)
+        return fund_json(f)
+
+
+@router.get("/contracts", summary="合同列表 Contracts", response_model=ContractPage)
+def contracts(st: State, offset: Offset = 0, limit: Limit = 100) -> Any:
+    with st.reading():
+        return _page(_book(st).contracts.values(), offset, limit, contract_json)
+
+
+@router.get(
+    "/contracts/{contract_id}",
+    summary="合同 One contract",
+    response_model=ContractBody,
+    responses=_404,
+)
+def contract(st: State, contract_id: Ident) -> Any:
+    with st.reading():
+        c = _book(st).contracts.get(contract_id)
+        if c is None:
+            raise not_found("合同 contract", contract_id)
+        return contract_json(c)
+
+
+@router.get("/payments", summary="付款列表 Payments", response_model=PaymentPage)
+def payments(st: State, offset: Offset = 0, limit: Limit = 100) -> Any:
+    with st.reading():
+        return _page(_book(st).payments.values(), offset, limit, payment_json)
+
+
+@router.get(
+    "/payments/{payment_id}",
+    summary="付款 One payment",
+    response_model=PaymentBody,
+    responses=_404,
+)
+def payment(st: State, payment_id: Ident) -> Any:
+    with st.reading():
+        p = _book(st).payments.get(payment_id)
+        if p is None:
+            raise not_found("付款 payment", payment_id)
+        return payment_json(p)
+
+
+def _providers(book: FundBook) -> list[Party]:
+    return [p for p in book.parties.values() if p.type != "community"]
+
+
+@router.get("/providers", summary="服务商列表 Providers", response_model=ProviderPage)
+def providers(st: State, offset: Offset = 0, limit: Limit = 100) -> Any:
+    with st.reading():
+        book = _book(st)
+        return _page(_providers(book), offset, limit, _provider_json(book))
+
+
+@router.get(
+    "/providers/{party_id}",
+    summary="服务商 One provider",
+    response_model=ProviderBody,
+    responses=_404,
+)
+def provider(st: State, party_id: Ident) -> Any:
+    with st.reading():
+        book = _book(st)
+        p = book.parties.get(party_id)
+        if p is None or p.type == "community":
+            raise not_found("服务商 provider", party_id)
+        return _provider_json(book)(p)
+
+
+def _context(st: ServerState, target: str, own: list[Posting]) -> list[Posting]:
+    """The postings a trace shows before the target's own (see verifier.tracing.Tracer):
+    a contract's or payment's fund appropriation, a payment's contract award."""
+    first = own[0]
+    extra: list[Posting] = []
+    if target == "payment" and first.contract is not None:
+        extra += [
+            p
+            for p in st.index.postings_of("contract", first.contract)
+            if p.event == "contract.awarded"
+        ][:1]
+    if target in ("contract", "payment") and first.fund is not None:
+        extra += [
+            p for p in st.index.postings_of("fund", first.fund) if p.event == "fund.appropriated"
+        ][:1]
+    return extra
+
+
+@router.get(
+    "/trace/{target}/{ident}",
+    summary="追溯 Trace a fund, contract, payment or provider",
+    response_model=TraceBody,
+    responses=_404,
+)
+def trace(
+    st: State,
+    target: Annotated[str, Path(pattern="^(fund|contract|payment|provider)$")],
+    ident: Ident,
+) -> Any:
+    """The chain of entries behind the object, as ``gongxin trace --json`` prints it:
+    index, log time, kind, signer and post title, leaf hash, amounts. O(k) for k entries."""
+    with st.reading():
+        size = st.ledger.published()[0]
+        own = [p for p in st.index.postings_of(target, ident) if p.index < size]
+        if not own:
+            raise not_found(TARGET_NAMES[target], ident)
+        postings = sorted([*_context(st, target, own), *own], key=lambda p: p.index)
+        titles = _titles(st, {p.index for p in postings})
+    result = assemble_trace(st.ledger, target, ident, size, postings, own, titles.get)
+    return result.to_json()
+
+
+def _titles(st: ServerState, indices: set[int]) -> dict[str, str]:
+    """Post titles of the keys that signed the entries at ``indices`` (from their grants)."""
+    keys = st.ledger.state.registry.keys
+    signers: set[str] = set()
+    for _, line in _lines(st, sorted(indices)):
+        signers.add(parse_entry_line(line).statement.signer)
+    grants = {keys[s].granted_at: s for s in signers if s in keys}
+    titles: dict[str, str] = {}
+    for index, line in _lines(st, sorted(grants)):
+        body = parse_entry_line(line).statement.body
+        titles[grants[index]] = body.get("title") or "权威 authority (genesis)"
+    return titles
+
+
+def _lines(st: ServerState, indices: list[int]) -> list[tuple[int, bytes]]:
+    return lines_at(st.ledger, indices)

@@ -1,0 +1,131 @@
+"""Residents' credits by lookup code (docs/API.md §5), each history entry with its inclusion
+proof against the checkpoint in the same reply, so the phone page can check it itself.
+
+The reply holds no personal data: the pseudonym, and what the public log holds anyway.
+"""
+
+from __future__ import annotations
+
+import base64
+import calendar
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+
+from api.jsonbody import read_body, strict_json
+from api.models import LookupRequest, ProblemBody, ResidentBody
+from api.problems import Problem
+from api.state import ServerState, server
+from ledger.trace import lines_at
+from verifier import merkle
+from verifier.entry import parse_entry_line
+from verifier.figures import CREDIT_SIGN
+from verifier.rules.credits import CreditBook
+from verifier.tracing import describe
+
+router = APIRouter(prefix="/v1/residents", tags=["居民 residents"])
+State = Annotated[ServerState, Depends(server)]
+
+
+def _client(request: Request, trust_forwarded_for: bool) -> str:
+    if trust_forwarded_for:
+        forwarded = request.headers.get("x-forwarded-for", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return request.client.host if request.client else "?"
+
+
+def expires_after(month: str, expiry_months: int) -> str:
+    """The last day on which points earned in ``month`` (``YYYY-MM``) are valid: the end of
+    month M + expiry_months − 1 (FORMAT.md §10.4, ``credit.expire``)."""
+    n = int(month[:4]) * 12 + int(month[5:7]) - 1 + expiry_months - 1
+    year, mon = divmod(n, 12)
+    return f"{year:04d}-{mon + 1:02d}-{calendar.monthrange(year, mon + 1)[1]:02d}"
+
+
+@router.post(
+    "/lookup",
+    summary="按查询码查询积分 A resident's credits by lookup code",
+    response_model=ResidentBody,
+    responses={s: {"model": ProblemBody} for s in (400, 404, 413, 415, 429)},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": LookupRequest.model_json_schema()}},
+        }
+    },
+)
+async def lookup(request: Request, st: State) -> dict[str, Any]:
+    """Balance, lots with expiry dates and history, with inclusion proofs. Throttled per
+    client address and in all (429 with ``Retry-After``)."""
+    wait = st.limiter.check(_client(request, st.settings.trust_forwarded_for))
+    if wait:
+        raise Problem(
+            429,
+            "rate_limited",
+            f"查询过于频繁，请 {int(wait) + 1} 秒后再试 too many look-ups; retry in "
+            f"{int(wait) + 1} s",
+            headers={"Retry-After": str(int(wait) + 1)},
+        )
+    value = strict_json(await read_body(request, 4096))
+    code = value.get("code") if isinstance(value, dict) else None
+    if not isinstance(code, str) or len(code) > 64:
+        raise Problem(400, "request.json", "须提供查询码 code is required", field="code")
+    ref = await run_in_threadpool(st.register.find_by_lookup_code, code)
+    if ref is None:
+        raise Problem(
+            404, "not_found", "查询码无效或已注销 no resident has this lookup code", field="code"
+        )
+    return await run_in_threadpool(resident_view, st, ref)
+
+
+def resident_view(st: ServerState, ref: str) -> dict[str, Any]:
+    """The reply for ``ref``: O(k log n) for k history entries."""
+    with st.reading():
+        size, note = st.ledger.published()
+        credits = getattr(st.ledger.state.rulebook, "credits", None)
+        assert isinstance(credits, CreditBook)
+        lots = list(credits.lots.get(ref, ()))
+        policy = getattr(st.ledger.state.rulebook, "policy", None)
+        expiry = policy.expiry_months if policy is not None else 0
+        changes: dict[int, int] = {}
+        for index, event, amount in st.index.credits_of(ref):
+            if index < size:
+                changes[index] = changes.get(index, 0) + CREDIT_SIGN[event] * amount
+    indices = sorted(changes)
+    paths = st.ledger.inclusion_proofs(indices, size) if indices else []
+    history, balance = [], 0
+    for (index, line), path in zip(lines_at(st.ledger, indices), paths, strict=True):
+        entry = parse_entry_line(line, index)
+        balance += changes[index]
+        history.append(
+            {
+                "index": index,
+                "kind": entry.statement.kind,
+                "log_time": entry.log_time,
+                "change_points": changes[index],
+                "balance_after": balance,
+                "description": describe(entry),
+                "entry": line.decode("utf-8"),
+                "leaf_hash": merkle.leaf_hash(line).hex(),
+                "inclusion_path": [base64.b64encode(h).decode() for h in path],
+            }
+        )
+    return {
+        "resident_ref": ref,
+        "balance_points": balance,
+        "lots": [
+            {
+                "month": month,
+                "community": community,
+                "points": points,
+                "expires_after": expires_after(month, expiry) if expiry else "",
+            }
+            for month, community, points in lots
+        ],
+        "history": history,
+        "tree_size": size,
+        "checkpoint": note,
+        "log_key": st.log_vkey,
+    }

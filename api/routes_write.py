@@ -1,0 +1,101 @@
+"""Writing (docs/API.md §2): signed submissions in, receipts out."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from api.jsonbody import batch_items, read_body
+from api.models import ProblemBody, ReceiptBody, ReceiptsBody, submission_schema
+from api.problems import Problem, from_error, not_found
+from api.receipts import receipts_json
+from api.state import ServerState, server
+from verifier.errors import GongxinError
+
+router = APIRouter(prefix="/v1", tags=["写入 write"])
+State = Annotated[ServerState, Depends(server)]
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    s: {"model": ProblemBody, "content": {"application/problem+json": {}}}
+    for s in (400, 409, 413, 415, 422, 503)
+}
+
+
+def _body_doc(schema: dict[str, Any], what: str) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "description": what,
+            "content": {"application/json": {"schema": schema}},
+        }
+    }
+
+
+async def _append(
+    st: ServerState, items: list[bytes], *, single: bool = False
+) -> tuple[list[dict[str, Any]], int]:
+    if st.sequencer is None:
+        raise Problem(503, "server.read_only", "只读服务 this server is read-only (no log key)")
+    try:
+        receipts = await st.sequencer.submit(items)
+    except GongxinError as exc:
+        problem = from_error(exc)
+        if single and problem.field and problem.field.startswith("batch[0]"):
+            problem.field = problem.field.removeprefix("batch[0]").lstrip(".") or None
+        raise problem from None
+    body = await run_in_threadpool(receipts_json, st.ledger, receipts)
+    return body, 200 if all(r.duplicate for r in receipts) else 201
+
+
+@router.post(
+    "/statements",
+    summary="提交一条签名声明 Submit one signed statement",
+    response_model=ReceiptBody,
+    status_code=201,
+    responses={200: {"model": ReceiptBody, "description": "重复提交 duplicate"}, **_ERRORS},
+    openapi_extra=_body_doc(submission_schema(), "RFC 8785 canonical submission"),
+)
+async def submit_statement(request: Request, st: State) -> JSONResponse:
+    """The body is one submission in RFC 8785 canonical JSON (FORMAT.md §3.3). 201 with the
+    receipt; 200 with the original receipt for an identical resubmission; 409 for the same
+    id with other content; 422 naming the rule for an invalid entry."""
+    body = await read_body(request, st.settings.max_body)
+    receipts, status = await _append(st, [body], single=True)
+    return JSONResponse(receipts[0], status_code=status)
+
+
+@router.post(
+    "/statements/batch",
+    summary="批量提交 Submit a batch atomically",
+    response_model=ReceiptsBody,
+    status_code=201,
+    responses={200: {"model": ReceiptsBody, "description": "全部重复 all duplicates"}, **_ERRORS},
+    openapi_extra=_body_doc(
+        {"type": "array", "minItems": 1, "maxItems": 1000, "items": submission_schema()},
+        "canonical JSON array of submissions",
+    ),
+)
+async def submit_batch(request: Request, st: State) -> JSONResponse:
+    """A canonical JSON array of 1 … 1000 submissions, appended all or nothing."""
+    body = await read_body(request, st.settings.max_body)
+    receipts, status = await _append(st, batch_items(body))
+    return JSONResponse({"receipts": receipts}, status_code=status)
+
+
+@router.get(
+    "/statements/{statement_id}",
+    summary="查询声明回执 Receipt of a logged statement",
+    response_model=ReceiptBody,
+    responses={404: _ERRORS[400]},
+)
+def get_statement(
+    st: State,
+    statement_id: Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$", max_length=36)],
+) -> dict[str, Any]:
+    receipt = st.ledger.receipt_of(statement_id)
+    if receipt is None:
+        raise not_found("声明 statement", statement_id)
+    return receipts_json(st.ledger, [receipt])[0]

@@ -1,0 +1,136 @@
+"""The single writer: group commit of concurrent submissions (FORMAT.md §8, docs/API.md §2).
+
+Every write request hands its submissions to :meth:`Sequencer.submit` and awaits them. One
+writer thread appends: whatever arrived while the previous transaction ran is appended as
+*one* batch — one transaction, one fsync, one checkpoint signature — so concurrent clients
+share the cost (group commit). Each request keeps its own atomicity: if the combined batch is
+rejected, the writer appends each request's submissions on their own, so one client's bad
+statement never fails another client's good one.
+
+The same lock (:attr:`Sequencer.lock`) guards the in-memory state for readers (domain reads,
+traces, residents' look-ups), which run in the thread pool and hold it briefly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from api.index import PostingIndex
+from ledger.log import Ledger
+from ledger.records import Receipt
+from verifier.errors import GongxinError
+
+#: The most submissions one group may carry (a group is one transaction).
+MAX_GROUP = 2000
+
+
+@dataclass
+class _Request:
+    submissions: Sequence[bytes]
+    future: asyncio.Future[list[Receipt]]
+    loop: asyncio.AbstractEventLoop = field(repr=False)
+
+
+class Sequencer:
+    """Serialises appends to ``ledger`` and keeps ``index`` in step with them."""
+
+    def __init__(self, ledger: Ledger, index: PostingIndex) -> None:
+        self.ledger = ledger
+        self.index = index
+        self.lock = threading.Lock()
+        self._pending: list[_Request] = []
+        self._wake = threading.Condition()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="gongxin-writer", daemon=True)
+        self._thread.start()
+        #: Appends and groups committed, for /healthz and benchmarks.
+        self.entries_appended = 0
+        self.groups_committed = 0
+
+    async def submit(self, submissions: Sequence[bytes]) -> list[Receipt]:
+        """Append ``submissions`` atomically; their receipts in order. Raises what
+        :meth:`ledger.log.Ledger.append_batch` raises for them alone."""
+        loop = asyncio.get_running_loop()
+        req = _Request(submissions, loop.create_future(), loop)
+        with self._wake:
+            if self._closed:
+                raise RuntimeError("the server is shutting down")
+            self._pending.append(req)
+            self._wake.notify()
+        return await req.future
+
+    def close(self) -> None:
+        """Finish the queued groups, then stop the writer thread."""
+        with self._wake:
+            self._closed = True
+            self._wake.notify()
+        self._thread.join(timeout=30)
+
+    # -- the writer thread ------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._pending and not self._closed:
+                    self._wake.wait()
+                if not self._pending and self._closed:
+                    return
+                group: list[_Request] = []
+                taken = 0
+                while self._pending and (
+                    not group or taken + len(self._pending[0].submissions) <= MAX_GROUP
+                ):
+                    req = self._pending.pop(0)
+                    group.append(req)
+                    taken += len(req.submissions)
+            self._append_group(group)
+
+    def _append_group(self, group: list[_Request]) -> None:
+        """Append the group as one batch; on rejection, each request on its own."""
+        if len(group) > 1:
+            combined = [s for req in group for s in req.submissions]
+            try:
+                receipts = self._append(combined)
+            except GongxinError:
+                pass  # some request in the group is bad: fall back to one batch each
+            except BaseException as exc:  # the database failed: every request fails
+                for req in group:
+                    _resolve(req, exc)
+                return
+            else:
+                at = 0
+                for req in group:
+                    _resolve(req, receipts[at : at + len(req.submissions)])
+                    at += len(req.submissions)
+                return
+        for req in group:
+            try:
+                _resolve(req, self._append(req.submissions))
+            except BaseException as exc:
+                _resolve(req, exc)
+
+    def _append(self, submissions: Sequence[bytes]) -> list[Receipt]:
+        with self.lock:
+            receipts = self.ledger.append_batch(submissions)
+            self.index.commit()
+            self.entries_appended += sum(1 for r in receipts if not r.duplicate)
+            self.groups_committed += 1
+            return receipts
+
+
+def _resolve(req: _Request, outcome: list[Receipt] | BaseException) -> None:
+    def settle() -> None:
+        if req.future.done():
+            return
+        if isinstance(outcome, BaseException):
+            req.future.set_exception(outcome)
+        else:
+            req.future.set_result(outcome)
+
+    req.loop.call_soon_threadsafe(settle)
+
+
+__all__ = ["MAX_GROUP", "Sequencer"]

@@ -1,0 +1,86 @@
+"""The server's open resources, built at start-up and closed at shutdown."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from api.index import PostingIndex
+from api.problems import Problem
+from api.ratelimit import LookupLimiter
+from api.sequencer import Sequencer
+from api.settings import Settings
+from ledger.keyfile import read_private_key
+from ledger.log import Ledger
+from ledger.residents import ResidentRegister
+from verifier.errors import InputError
+from verifier.rules import DomainRules
+
+
+@dataclass
+class ServerState:
+    settings: Settings
+    ledger: Ledger
+    index: PostingIndex
+    sequencer: Sequencer | None
+    register: ResidentRegister
+    limiter: LookupLimiter
+
+    @classmethod
+    def open(cls, settings: Settings) -> ServerState:
+        """Open the ledger (replaying it into the rulebook and the posting index; O(n)),
+        the resident register, and start the writer. Raises :class:`InputError` for a
+        missing database or key."""
+        index = PostingIndex()
+        log_key = None
+        if settings.log_key_file is not None:
+            log_key = read_private_key(settings.log_key_file, settings.key_passphrase)
+        ledger = Ledger.open(
+            settings.database_url,
+            create=False,
+            log_key=log_key,
+            rulebook=lambda: DomainRules(observer=index),
+        )
+        if ledger.size == 0:
+            ledger.close()
+            raise InputError(
+                "the database holds no log; run `gongxin init` (or `gongxin demo`) first",
+                field="database",
+            )
+        index.commit()
+        ledger.rollback_listeners.append(index.truncate)
+        register = ResidentRegister.open(settings.database_url)
+        sequencer = Sequencer(ledger, index) if log_key is not None else None
+        return cls(
+            settings,
+            ledger,
+            index,
+            sequencer,
+            register,
+            LookupLimiter(settings.lookups_per_minute, settings.lookups_global_per_minute),
+        )
+
+    def close(self) -> None:
+        if self.sequencer is not None:
+            self.sequencer.close()
+        self.register.close()
+        self.ledger.close()
+
+    def reading(self) -> AbstractContextManager[object]:
+        """Hold while reading in-memory state (rulebook, index): appends wait meanwhile."""
+        return self.sequencer.lock if self.sequencer is not None else nullcontext()
+
+    @property
+    def log_vkey(self) -> str:
+        assert self.ledger.log_vkey is not None
+        return str(self.ledger.log_vkey)
+
+
+def server(request: Request) -> ServerState:
+    """The state of the app serving ``request`` (a FastAPI dependency)."""
+    state: ServerState | None = getattr(request.app.state, "server", None)
+    if state is None:
+        raise Problem(503, "log.empty", "服务尚未就绪 the server is not ready")
+    return state
