@@ -370,6 +370,7 @@ def demo(
     communities, providers, funds, contracts and payments, volunteer credits; every entry
     valid under the rulebook (FORMAT.md §10)."""
     from ledger.demo import DEFAULT_ENTRIES, build_demo
+    from ledger.demo.residents import RESIDENTS_FILE
 
     if entries is None:
         entries = DEFAULT_ENTRIES
@@ -380,7 +381,8 @@ def demo(
             others = [
                 p
                 for p in keys_dir.iterdir()
-                if not p.is_file() or p.suffix not in (".key", ".vkey")
+                if not p.is_file()
+                or (p.suffix not in (".key", ".vkey") and p.name != RESIDENTS_FILE)
             ]
             if not force or others:
                 raise InputError(
@@ -397,6 +399,7 @@ def demo(
         typer.echo(f"✗ 输入错误 input error: {exc}", err=True)
         raise typer.Exit(2) from None
     typer.echo(f"✓ 演示日志已生成 demo log: {size} entries in {db} (keys in {keys_dir}/)")
+    typer.echo(f"示例居民查询码 demo residents' lookup codes: {keys_dir / RESIDENTS_FILE}")
     sys.stdout.write(note)
 
 

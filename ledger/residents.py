@@ -267,10 +267,21 @@ class ResidentRegister:
         return hashlib.scrypt(code.encode("ascii"), salt=self._pepper, **_SCRYPT)
 
     def enrol(
-        self, community: str, name: str, id_number: str | None, phone: str | None
+        self,
+        community: str,
+        name: str,
+        id_number: str | None,
+        phone: str | None,
+        *,
+        register_no: str | None = None,
+        lookup_code: str | None = None,
     ) -> Enrolment:
         """Enrol a resident of ``community``; return the new register number, resident_ref
         and one-time lookup code.
+
+        ``register_no`` and ``lookup_code`` are drawn at random unless given (moving an
+        existing register over, or the demo); a given code that is already taken is an
+        :class:`InputError`.
 
         Validates every field first (:class:`InputError` naming it); an ID number already
         in the register is refused. Creates the community's secret on its first enrolment.
@@ -280,15 +291,22 @@ class ResidentRegister:
         name = check_name(name)
         id_no = None if id_number is None else check_id_number(id_number)
         tel = None if phone is None else check_phone(phone)
-        register_no = new_register_no()
+        register_no = new_register_no() if register_no is None else check_register_no(register_no)
+        given = None if lookup_code is None else _crockford(lookup_code)
+        if given is not None and (
+            len(given) != LOOKUP_CODE_LEN or any(c not in CROCKFORD for c in given)
+        ):
+            raise InputError(f"must be {LOOKUP_CODE_LEN} Crockford digits", field="lookup_code")
         for _ in range(8):  # a lookup-code clash (40 bits) is rare; draw again
-            code = new_lookup_code()
+            code = new_lookup_code() if given is None else given
             code_hash = self._hash_code(code)
             try:
                 with _writing(self.engine) as conn:
                     if id_no is not None and _taken(conn, resident_register.c.id_number, id_no):
                         raise InputError("this ID number is already enrolled", field="id_number")
                     if _taken(conn, resident_register.c.lookup_hash, code_hash):
+                        if given is not None:
+                            raise InputError("lookup code already in use", field="lookup_code")
                         continue
                     ref = resident_ref(_secret(conn, community, create=True), register_no)
                     conn.execute(
@@ -310,6 +328,24 @@ class ResidentRegister:
                 ) from None
             return Enrolment(register_no, community, ref, code)
         raise InputError("could not draw a free lookup code; try again", field="lookup_code")
+
+    def adopt_secret(self, community: str, secret: bytes) -> None:
+        """Use ``secret`` (32 bytes) as ``community``'s secret: for moving a register over,
+        or the demo. :class:`InputError` if the community already has another secret."""
+        community = check_community(community)
+        if len(secret) != 32:
+            raise InputError("a community secret is 32 bytes", field="secret")
+        with _writing(self.engine) as conn:
+            table = community_secrets
+            found = conn.execute(
+                select(table.c.secret).where(table.c.community == community)
+            ).scalar_one_or_none()
+            if found is None:
+                conn.execute(
+                    table.insert().values(community=community, secret=secret, created_at=_now())
+                )
+            elif bytes(found) != secret:
+                raise InputError("this community already has another secret", field="community")
 
     def ref_of(self, register_no: str) -> str:
         """The resident_ref of ``register_no``; :class:`UnknownResident` if not in the

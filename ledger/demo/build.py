@@ -14,6 +14,7 @@ from ledger.demo.cast import (
     derive_keys,
     write_keys,
 )
+from ledger.demo.residents import enrol_demo_residents, write_residents_file
 from ledger.demo.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -87,4 +88,8 @@ def build_demo(
         if ledger.size:
             raise ValueError("the database already holds a log")
         append_scenario(ledger, scenario, entries, batch_size)
-        return ledger.size, ledger.latest_checkpoint()
+        size, note = ledger.size, ledger.latest_checkpoint()
+    residents = enrol_demo_residents(url, seed, scenario.refs, scenario.balance)
+    if keys_dir is not None:
+        write_residents_file(residents, keys_dir)
+    return size, note

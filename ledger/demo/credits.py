@@ -7,8 +7,6 @@ register number under a per-community secret derived from the seed."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
@@ -20,14 +18,12 @@ from ledger.demo.cast import (
     COMMUNITIES,
     COMMUNITY_NAMES,
     CORRECT_REASONS,
-    CROCKFORD,
     MINUTES,
     POOL_PER_SCALE,
 )
 from ledger.demo.planner import Planned, _Planner
+from ledger.demo.residents import demo_register_no, demo_secret
 from verifier.pseudonym import resident_ref
-
-_FROM_BASE32 = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", CROCKFORD)
 
 
 class _Credits(_Planner):
@@ -36,10 +32,7 @@ class _Credits(_Planner):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self.secret = {
-            c: hashlib.sha256(f"gongxin-demo/{self.seed}/secret/{c}".encode()).digest()
-            for c in COMMUNITIES
-        }
+        self.secret = {c: demo_secret(self.seed, c) for c in COMMUNITIES}
         self.refs: dict[str, list[str]] = {c: [] for c in COMMUNITIES}
         self.lots: dict[str, list[list[Any]]] = {}
         self.balance: dict[str, int] = {}
@@ -57,12 +50,7 @@ class _Credits(_Planner):
         refs = self.refs[community]
         secret = self.secret[community]
         while len(refs) < pool:
-            h = hashlib.sha256(
-                f"gongxin-demo/{self.seed}/register/{community}/{len(refs)}".encode()
-            )
-            register_no = "R" + base64.b32encode(h.digest()[:13]).decode()[:20].translate(
-                _FROM_BASE32
-            )
+            register_no = demo_register_no(self.seed, community, len(refs))
             refs.append(resident_ref(secret, register_no))
         return refs
 

@@ -1,0 +1,151 @@
+"""A real Gongxin server for end-to-end tests: a demo log in a SQLite file, and
+``gongxin serve`` (uvicorn) on a free loopback port, driven over real HTTP.
+
+``demo_template(dir, entries)`` builds the demo log once (with keys and enrolled demo
+residents); ``live_server(template, workdir)`` copies it and serves the copy, so every test
+module gets a fresh log. Everything is local: only 127.0.0.1 is contacted.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+LOG_KEY_NAME = "gongxin.example_jiedao-001"
+GONGXIN = str(Path(sys.executable).with_name("gongxin"))
+
+
+@dataclass(frozen=True)
+class DemoTemplate:
+    """A built demo log: ``db`` (SQLite file), ``keys`` (directory of demo keys)."""
+
+    db: Path
+    keys: Path
+
+    @property
+    def log_key(self) -> Path:
+        return self.keys / f"{LOG_KEY_NAME}.key"
+
+    @property
+    def log_vkey(self) -> str:
+        return (self.keys / f"{LOG_KEY_NAME}.vkey").read_text("utf-8").strip()
+
+    def residents(self) -> list[dict[str, str]]:
+        """The enrolled demo residents (community, register_no, resident_ref, lookup_code,
+        balance_points), busiest first per community."""
+        with (self.keys / "demo-residents.csv").open(encoding="utf-8") as fh:
+            return list(csv.DictReader(fh))
+
+
+def demo_template(directory: Path, entries: int = 2000) -> DemoTemplate:
+    """Build the demo log of ``entries`` entries into ``directory`` (once)."""
+    db, keys = directory / "demo.db", directory / "keys"
+    if not db.exists():
+        subprocess.run(
+            [
+                GONGXIN,
+                "demo",
+                "--entries",
+                str(entries),
+                "--db",
+                f"sqlite:///{db}",
+                "--keys-dir",
+                str(keys),
+            ],
+            check=True,
+            capture_output=True,
+        )
+    return DemoTemplate(db, keys)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    url: str
+    db_url: str
+    template: DemoTemplate
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def client(self, timeout: float = 30) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=timeout)
+
+    def output(self) -> str:
+        return self.log_path.read_text("utf-8", errors="replace")
+
+
+@contextmanager
+def live_server(
+    template: DemoTemplate, workdir: Path, *extra_args: str, startup_timeout: float = 60
+) -> Iterator[LiveServer]:
+    """Copy the template's database into ``workdir`` and serve it with ``gongxin serve`` on a
+    free loopback port until the block ends (then SIGINT: a graceful stop)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    db = workdir / "gongxin.db"
+    shutil.copyfile(template.db, db)
+    port = free_port()
+    db_url = f"sqlite:///{db}"
+    log_path = workdir / "server.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                GONGXIN,
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--db",
+                db_url,
+                "--log-key-file",
+                str(template.log_key),
+                "--log-level",
+                "warning",
+                *extra_args,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    server = LiveServer(f"http://127.0.0.1:{port}", db_url, template, process, log_path)
+    try:
+        _wait_ready(server, startup_timeout)
+        yield server
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_ready(server: LiveServer, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"gongxin serve exited early:\n{server.output()}")
+        try:
+            if httpx.get(f"{server.url}/healthz", timeout=2).json().get("status") == "ok":
+                return
+        except (httpx.HTTPError, ValueError):
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"gongxin serve did not become ready in {timeout} s:\n{server.output()}")
