@@ -1,0 +1,25 @@
+"""Checking an API receipt with nothing but the log's public key (docs/API.md §2), written
+from the spec with the verifier's primitives — the tests' independent check."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from verifier import merkle
+from verifier.checkpoint import open_checkpoint
+from verifier.entry import parse_entry_line
+from verifier.keys import VerifierKey
+
+
+def check_receipt(receipt: dict[str, Any], log_key: VerifierKey, statement_id: str) -> None:
+    """Raise unless the receipt proves the statement ``statement_id`` is in the log."""
+    cp = open_checkpoint(receipt["checkpoint"], log_key)
+    assert cp.size == receipt["tree_size"]
+    line = receipt["entry"].encode("utf-8")
+    leaf = merkle.leaf_hash(line)
+    assert leaf.hex() == receipt["leaf_hash"]
+    entry = parse_entry_line(line, receipt["index"])
+    assert entry.statement.id == statement_id
+    path = [base64.b64decode(h) for h in receipt["inclusion_path"]]
+    merkle.verify_inclusion(leaf, receipt["index"], cp.size, path, cp.root)
