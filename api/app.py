@@ -19,7 +19,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from api import problems, routes_domain, routes_log, routes_residents, routes_write
+from api import openapi, problems, routes_domain, routes_log, routes_residents, routes_write
 from api.models import Health
 from api.settings import Settings
 from api.state import ServerState
@@ -53,6 +53,7 @@ def create_app(settings: Settings, *, state: ServerState | None = None) -> FastA
         lifespan=lifespan,
     )
     problems.install(app)
+    openapi.install(app)
     for module in (routes_write, routes_log, routes_domain, routes_residents):
         app.include_router(module.router)
     _mount_pages(app)

@@ -16,7 +16,6 @@ from api.models import (
     FundPage,
     PaymentBody,
     PaymentPage,
-    ProblemBody,
     ProviderBody,
     ProviderPage,
     TraceBody,
@@ -33,7 +32,6 @@ State = Annotated[ServerState, Depends(server)]
 Offset = Annotated[int, Query(ge=0, description="skip this many 跳过条数")]
 Limit = Annotated[int, Query(ge=1, le=1000, description="at most this many 最多条数")]
 Ident = Annotated[str, Path(min_length=1, max_length=128)]
-_404: dict[int | str, dict[str, Any]] = {404: {"model": ProblemBody}}
 T = TypeVar("T")
 
 
@@ -126,7 +124,7 @@ def funds(st: State, offset: Offset = 0, limit: Limit = 100) -> Any:
         return _page(_book(st).funds.values(), offset, limit, fund_json)
 
 
-@router.get("/funds/{fund_id}", summary="资金 One fund", response_model=FundBody, responses=_404)
+@router.get("/funds/{fund_id}", summary="资金 One fund", response_model=FundBody)
 def fund(st: State, fund_id: Ident) -> Any:
     with st.reading():
         f = _book(st).funds.get(fund_id)
@@ -145,7 +143,6 @@ def contracts(st: State, offset: Offset = 0, limit: Limit = 100) -> Any:
     "/contracts/{contract_id}",
     summary="合同 One contract",
     response_model=ContractBody,
-    responses=_404,
 )
 def contract(st: State, contract_id: Ident) -> Any:
     with st.reading():
@@ -165,7 +162,6 @@ def payments(st: State, offset: Offset = 0, limit: Limit = 100) -> Any:
     "/payments/{payment_id}",
     summary="付款 One payment",
     response_model=PaymentBody,
-    responses=_404,
 )
 def payment(st: State, payment_id: Ident) -> Any:
     with st.reading():
@@ -190,7 +186,6 @@ def providers(st: State, offset: Offset = 0, limit: Limit = 100) -> Any:
     "/providers/{party_id}",
     summary="服务商 One provider",
     response_model=ProviderBody,
-    responses=_404,
 )
 def provider(st: State, party_id: Ident) -> Any:
     with st.reading():
@@ -223,7 +218,6 @@ def _context(st: ServerState, target: str, own: list[Posting]) -> list[Posting]:
     "/trace/{target}/{ident}",
     summary="追溯 Trace a fund, contract, payment or provider",
     response_model=TraceBody,
-    responses=_404,
 )
 def trace(
     st: State,

@@ -14,14 +14,13 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse, PlainTextResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
-from api.models import ConsistencyBody, InclusionBody, ProblemBody
+from api.models import ConsistencyBody, InclusionBody
 from api.problems import Problem
 from api.state import ServerState, server
 from ledger.export import export_bundle
 
 router = APIRouter(prefix="/v1/log", tags=["日志 log"])
 State = Annotated[ServerState, Depends(server)]
-_ERR: dict[int | str, dict[str, Any]] = {400: {"model": ProblemBody}}
 _B64 = base64.b64encode
 
 
@@ -54,7 +53,7 @@ def log_key(st: State) -> PlainTextResponse:
     "/entries",
     summary="条目（JSON Lines）Entry lines, byte-identical to entries.jsonl",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/jsonl": {}}}, **_ERR},
+    responses={200: {"content": {"application/jsonl": {}}}},
 )
 def entries(
     st: State,
@@ -76,7 +75,6 @@ def entries(
     "/proof/inclusion",
     summary="包含证明 Inclusion proof (RFC 9162 §2.1.3)",
     response_model=InclusionBody,
-    responses=_ERR,
 )
 def inclusion(
     st: State,
@@ -99,7 +97,6 @@ def inclusion(
     "/proof/consistency",
     summary="一致性证明 Consistency proof (RFC 9162 §2.1.4)",
     response_model=ConsistencyBody,
-    responses=_ERR,
 )
 def consistency(
     st: State,

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
 from api.jsonbody import read_body, strict_json
-from api.models import LookupRequest, ProblemBody, ResidentBody
+from api.models import LookupRequest, ResidentBody
 from api.problems import Problem
 from api.state import ServerState, server
 from ledger.trace import lines_at
@@ -48,7 +48,6 @@ def expires_after(month: str, expiry_months: int) -> str:
     "/lookup",
     summary="按查询码查询积分 A resident's credits by lookup code",
     response_model=ResidentBody,
-    responses={s: {"model": ProblemBody} for s in (400, 404, 413, 415, 429)},
     openapi_extra={
         "requestBody": {
             "required": True,
