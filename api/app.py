@@ -19,7 +19,15 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from api import openapi, problems, routes_domain, routes_log, routes_residents, routes_write
+from api import (
+    credits_page,
+    openapi,
+    problems,
+    routes_domain,
+    routes_log,
+    routes_residents,
+    routes_write,
+)
 from api.models import Health
 from api.settings import Settings
 from api.state import ServerState
@@ -85,8 +93,4 @@ def _mount_pages(app: FastAPI) -> None:
             swagger_favicon_url="/docs/static/favicon-32x32.png",
         )
 
-    try:
-        from api import credits_page
-    except ImportError:  # the page module is being written
-        return
     credits_page.mount(app)

@@ -52,6 +52,10 @@ from verifier.state import LogState, Rulebook
 #: Nodes fetched per query by :meth:`Ledger.inclusion_proofs` (SQLite limits the depth of
 #: an expression to 1,000 terms by default).
 _NODES_PER_READ = 400
+#: The node cache keeps every node over the last this many leaves …
+_RECENT_LEAVES = 1 << 16
+#: … and every node at this level or higher (one per 4,096 leaves: 250 per 1M entries).
+_HIGH_LEVEL = 12
 
 
 class Ledger:
@@ -85,6 +89,12 @@ class Ledger:
         #: back (observers of the rulebook, e.g. the server's posting index, drop what they
         #: saw of the undone entries).
         self.rollback_listeners: list[Callable[[int], None]] = []
+        #: Merkle nodes kept in memory so that receipts for recent entries need no read:
+        #: those over the last :data:`_RECENT_LEAVES` leaves and those at level
+        #: :data:`_HIGH_LEVEL` or higher. Only committed nodes; replaced, never mutated in
+        #: place while readers may hold it (a plain dict read is safe in other threads).
+        self._nodes: dict[tuple[int, int], bytes] = {}
+        self._nodes_trimmed_at = 0
 
     @classmethod
     def open(cls, url: str, *, create: bool = True, replay: bool = True, **kwargs: Any) -> Ledger:
@@ -244,12 +254,40 @@ class Ledger:
         if not 0 < size <= self.size:
             raise InputError(f"size must be between 1 and {self.size}", field="size")
         ranges = [merkle.inclusion_ranges(i, size) for i in indices]
-        needed = merkle.nodes_needed(r for rs in ranges for r in rs)
+        cache = self._nodes
         nodes: dict[tuple[int, int], bytes] = {}
-        with self.engine.connect() as conn:
-            for k in range(0, len(needed), _NODES_PER_READ):
-                nodes.update(self._fetch_nodes(conn, needed[k : k + _NODES_PER_READ]))
+        missing: list[tuple[int, int]] = []
+        for node in merkle.nodes_needed(r for rs in ranges for r in rs):
+            h = cache.get(node)
+            if h is None:
+                missing.append(node)
+            else:
+                nodes[node] = h
+        if missing:
+            with self.engine.connect() as conn:
+                for k in range(0, len(missing), _NODES_PER_READ):
+                    nodes.update(self._fetch_nodes(conn, missing[k : k + _NODES_PER_READ]))
+            for node in missing:
+                if node[0] >= _HIGH_LEVEL:
+                    cache[node] = nodes[node]
         return [merkle.hash_ranges(rs, nodes) for rs in ranges]
+
+    def _remember_nodes(self, rows: Sequence[tuple[int, int, bytes]]) -> None:
+        """Add committed nodes to the cache; every :data:`_RECENT_LEAVES` leaves, drop the
+        low nodes that fell out of the recent window (a new dict, swapped in). O(1)
+        amortised per node."""
+        cache = self._nodes
+        for level, idx, h in rows:
+            cache[(level, idx)] = h
+        size = self.tree.size
+        if size - self._nodes_trimmed_at >= _RECENT_LEAVES:
+            floor = size - _RECENT_LEAVES
+            self._nodes = {
+                (lvl, i): h
+                for (lvl, i), h in cache.items()
+                if lvl >= _HIGH_LEVEL or (i + 1) << lvl > floor
+            }
+            self._nodes_trimmed_at = size
 
     def consistency_proof(self, size1: int, size2: int | None = None) -> ConsistencyProof:
         """Consistency proof from ``size1`` to ``size2`` (default: current). O(log n)."""
@@ -464,6 +502,7 @@ class Ledger:
                 listener(self.state.size)
             raise
         journal.commit()
+        self._remember_nodes(node_rows)
         self.checkpoint_note = note
         if _meta:
             self.origin = _meta["origin"]

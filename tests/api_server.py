@@ -23,6 +23,9 @@ from pathlib import Path
 
 import httpx
 
+from ledger.keyfile import read_private_key
+from verifier.keys import SignerKey
+
 LOG_KEY_NAME = "gongxin.example_jiedao-001"
 GONGXIN = str(Path(sys.executable).with_name("gongxin"))
 
@@ -41,6 +44,23 @@ class DemoTemplate:
     @property
     def log_vkey(self) -> str:
         return (self.keys / f"{LOG_KEY_NAME}.vkey").read_text("utf-8").strip()
+
+    def signer(self, role: str, skip: int = 0) -> SignerKey:
+        """A demo key that holds ``role`` and is not revoked at the end of the log (the demo
+        rotates keys), skipping the first ``skip`` such keys."""
+        from ledger.log import Ledger
+
+        with Ledger.open(f"sqlite:///{self.db}", create=False) as ledger:
+            keys = ledger.state.registry.keys
+        found = []
+        for path in sorted(self.keys.glob("*.key")):
+            key = read_private_key(path)
+            rec = keys.get(key.key_id.hex())
+            if rec is not None and role in rec.roles and rec.revoked_at is None:
+                found.append(key)
+        if len(found) <= skip:
+            raise LookupError(f"the demo has no {skip + 1} active keys with role {role}")
+        return found[skip]
 
     def residents(self) -> list[dict[str, str]]:
         """The enrolled demo residents (community, register_no, resident_ref, lookup_code,

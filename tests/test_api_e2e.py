@@ -17,7 +17,6 @@ from typing import Any
 import httpx
 import pytest
 
-from ledger.keyfile import read_private_key
 from ledger.signing import sign_statement
 from verifier import merkle
 from verifier.checkpoint import open_checkpoint
@@ -51,7 +50,11 @@ def http(server: LiveServer) -> Iterator[httpx.Client]:
 
 
 def key(template: DemoTemplate, name: str) -> SignerKey:
-    return read_private_key(template.keys / f"jiedao-001-{name}.key")
+    """An active demo key: ``finance-1`` / ``finance-2`` (two different finance officers) or
+    ``approver``."""
+    if name.startswith("finance-"):
+        return template.signer("finance_officer", int(name[-1]) - 1)
+    return template.signer(name)
 
 
 def log_key(template: DemoTemplate) -> VerifierKey:

@@ -89,7 +89,10 @@ def build_demo(
             raise ValueError("the database already holds a log")
         append_scenario(ledger, scenario, entries, batch_size)
         size, note = ledger.size, ledger.latest_checkpoint()
-    residents = enrol_demo_residents(url, seed, scenario.refs, scenario.balance)
+        # Balances as the log has them (the scenario plans a little ahead of the cut).
+        book = ledger.state.rulebook.credits  # type: ignore[attr-defined]
+        balance = {ref: book.balance(ref) for refs in scenario.refs.values() for ref in refs}
+    residents = enrol_demo_residents(url, seed, scenario.refs, balance)
     if keys_dir is not None:
         write_residents_file(residents, keys_dir)
     return size, note

@@ -1,0 +1,229 @@
+/* The residents' page (/credits): look-up form, rendering and the verification mark.
+ *
+ * Pure helpers (code normalisation, fragment parsing, problem messages, labels) come
+ * first; then rendering (DOM only, always via textContent, never HTML); then the wiring.
+ * The cryptographic checks are in verify.js (GongxinVerify.verifyReply); the mark shows
+ * 已验证 only after verifyReply returned ok for exactly the reply being shown.
+ */
+(function (root) {
+  "use strict";
+
+  var CROCKFORD = /^[0-9A-HJKMNP-TV-Z]{8}$/;
+
+  // ------------------------------------------------------------------ pure helpers
+
+  /* A lookup code as typed: upper-cased, spaces and hyphens dropped, O read as 0 and I, L
+   * as 1 (as the server forgives them). Returns the 8 characters, or null if it cannot be
+   * a code. */
+  function normalizeCode(text) {
+    var s = String(text || "").replace(/[\s\-\u2010-\u2015\uff0d]/g, "").toUpperCase();
+    s = s.replace(/O/g, "0").replace(/[IL]/g, "1");
+    return CROCKFORD.test(s) ? s : null;
+  }
+
+  /* The URL fragment "#code=XXXXXXXX&k=abcd1234" as {code, keyId}; "" for what is absent.
+   * The fragment never reaches the server. */
+  function parseFragment(hash) {
+    var params = new URLSearchParams(String(hash || "").replace(/^#/, ""));
+    var k = params.get("k") || "";
+    return { code: params.get("code") || "", keyId: k, keyIdValid: !k || /^[0-9a-fA-F]{8}$/.test(k) };
+  }
+
+  /* The message for an API error: {zh, en} from the status, the problem+json body (may be
+   * null) and the Retry-After header (may be null). */
+  function problemMessage(status, problem, retryAfter) {
+    if (status === 429) {
+      var secs = parseInt(retryAfter, 10);
+      var wait = secs > 0 ? secs + " 秒" : "一会儿";
+      return {
+        zh: "查询过于频繁，请等待" + wait + "后再试。",
+        en: "Too many look-ups. Please wait " + (secs > 0 ? secs + " s" : "a moment") + " and try again.",
+      };
+    }
+    if (status === 404) {
+      return { zh: "查询码不正确，请核对后重试。", en: "Unknown lookup code. Please check it and try again." };
+    }
+    var p = problem && typeof problem === "object" ? problem : {};
+    var zh = [p.title, p.detail].filter(function (s) { return typeof s === "string" && s; }).join("：");
+    return {
+      zh: zh || "查询失败（" + status + "）。",
+      en: (typeof p.title_en === "string" && p.title_en) || "The look-up failed (HTTP " + status + ").",
+    };
+  }
+
+  var KIND_LABELS = {
+    "credit.award": "志愿服务获得积分",
+    "credit.correct": "服务时长更正",
+    "credit.redeem": "积分兑换",
+    "credit.transfer": "积分转赠",
+    "credit.expire": "积分到期",
+  };
+
+  /* What to call a history item: its description, else a label for its kind. */
+  function itemLabel(item) {
+    return (typeof item.description === "string" && item.description) || KIND_LABELS[item.kind] || item.kind || "记录";
+  }
+
+  /* The date (YYYY-MM-DD, China time UTC+8) of an RFC 3339 UTC time; "" if unparsable. */
+  function chinaDate(time) {
+    var t = Date.parse(time);
+    return isNaN(t) ? "" : new Date(t + 8 * 3600 * 1000).toISOString().slice(0, 10);
+  }
+
+  /* A signed change of points: "+20", "−10", "0". */
+  function signed(n) { return n > 0 ? "+" + n : n < 0 ? "\u2212" + -n : "0"; }
+
+  // ------------------------------------------------------------------ rendering
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+
+  /* Zh line plus a smaller English line, as two text nodes in `node`. */
+  function setBilingual(node, zh, en) {
+    node.textContent = zh;
+    if (en) node.appendChild(el("span", "en", en));
+  }
+
+  function showMessage(dom, msg) {
+    if (!msg) { dom.message.hidden = true; dom.message.textContent = ""; return; }
+    setBilingual(dom.message, msg.zh, msg.en);
+    dom.message.hidden = false;
+  }
+
+  /* The verification mark: state "pending", "ok" or "fail". */
+  function renderMark(dom, state, title, detail) {
+    dom.mark.className = "mark " + state;
+    dom.markTitle.textContent = title;
+    dom.markDetail.textContent = detail;
+  }
+
+  /* Balance, lots and history of a lookup reply (newest record first). */
+  function renderReply(dom, reply) {
+    dom.balance.textContent = String(reply.balance_points);
+    var lots = Array.isArray(reply.lots) ? reply.lots : [];
+    dom.lotsBody.textContent = "";
+    lots.forEach(function (lot) {
+      var tr = el("tr");
+      tr.appendChild(el("td", "", lot.month));
+      tr.appendChild(el("td", "", lot.community));
+      tr.appendChild(el("td", "num", String(lot.points)));
+      tr.appendChild(el("td", "", lot.expires_after));
+      dom.lotsBody.appendChild(tr);
+    });
+    dom.lots.hidden = lots.length === 0;
+    dom.lotsEmpty.hidden = lots.length !== 0;
+    var history = Array.isArray(reply.history) ? reply.history.slice().reverse() : [];
+    dom.history.textContent = "";
+    history.forEach(function (item) {
+      var li = el("li");
+      var left = el("div");
+      left.appendChild(el("div", "what", itemLabel(item)));
+      left.appendChild(el("div", "meta", chinaDate(item.log_time) + " · 余额 " + item.balance_after + " · #" + item.index));
+      li.appendChild(left);
+      var d = item.change_points;
+      li.appendChild(el("div", "delta " + (d > 0 ? "plus" : d < 0 ? "minus" : ""), signed(d)));
+      dom.history.appendChild(li);
+    });
+    dom.historyEmpty.hidden = history.length !== 0;
+  }
+
+  /* The mark for a verifyReply result. */
+  function renderVerification(dom, result) {
+    if (result.ok) {
+      renderMark(dom, "ok", "已验证 ✓ Verified",
+        "本机已核对账本签名（指纹 " + result.keyIdHex + "）和全部 " + result.count +
+        " 条记录：均在共 " + result.size + " 条的公开账本中，未被改动，余额相符。" +
+        " Checked on this phone: signed log, " + result.count + " records included unaltered, balance adds up.");
+    } else {
+      renderMark(dom, "fail", "验证失败 ✗ " + result.zh,
+        "请勿以本页数字为准，并告知社区工作人员。 Verification failed (" + result.en +
+        "): do not rely on these figures; please tell your community office.");
+    }
+  }
+
+  // ------------------------------------------------------------------ wiring
+
+  function pinnedKey() {
+    var meta = document.querySelector('meta[name="gongxin-log-key"]');
+    return meta ? meta.getAttribute("content") || "" : "";
+  }
+
+  /* Look up `code`, render the reply, then verify it and set the mark. */
+  function lookup(dom, code, fragment) {
+    showMessage(dom, null);
+    dom.result.hidden = true;
+    renderMark(dom, "pending", "正在验证…", "Verifying…");
+    dom.submit.disabled = true;
+    var status = 0, retryAfter = null;
+    return fetch("/v1/residents/lookup", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify({ code: code }),
+      credentials: "same-origin",
+      cache: "no-store",
+    }).then(function (resp) {
+      status = resp.status;
+      retryAfter = resp.headers.get("Retry-After");
+      return resp.json().catch(function () { return null; });
+    }).then(function (body) {
+      if (status !== 200 || !body) {
+        showMessage(dom, problemMessage(status, body, retryAfter));
+        return;
+      }
+      renderReply(dom, body);
+      dom.result.hidden = false;
+      renderVerification(dom, root.GongxinVerify.verifyReply(body, pinnedKey(), fragment.keyId));
+    }, function () {
+      showMessage(dom, { zh: "无法连接服务器，请检查网络后重试。", en: "Cannot reach the server. Check the network and try again." });
+    }).then(function () { dom.submit.disabled = false; });
+  }
+
+  function start() {
+    var $ = function (id) { return document.getElementById(id); };
+    var dom = {
+      form: $("lookup"), input: $("code"), submit: $("submit"), message: $("message"),
+      result: $("result"), mark: $("mark"), markTitle: $("mark-title"), markDetail: $("mark-detail"),
+      balance: $("balance"), lots: $("lots"), lotsBody: $("lots").tBodies[0], lotsEmpty: $("lots-empty"),
+      history: $("history"), historyEmpty: $("history-empty"), keyid: $("keyid"),
+    };
+    var fragment = parseFragment(location.hash);
+    try {
+      dom.keyid.textContent = root.GongxinVerify.parseVerifierKey(pinnedKey()).keyIdHex;
+    } catch (e) {
+      dom.keyid.textContent = "（无效 invalid）";
+    }
+    dom.form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var code = normalizeCode(dom.input.value);
+      if (!code) {
+        showMessage(dom, { zh: "查询码应为 8 位字母或数字。", en: "A lookup code has 8 letters and digits." });
+        return;
+      }
+      lookup(dom, code, fragment);
+    });
+    if (!fragment.keyIdValid) {
+      showMessage(dom, { zh: "二维码中的公钥指纹格式错误。", en: "The key id in the QR code is malformed." });
+    } else if (fragment.code) {
+      dom.input.value = fragment.code;
+      var code = normalizeCode(fragment.code);
+      if (code) lookup(dom, code, fragment);
+    }
+  }
+
+  root.GongxinCredits = {
+    normalizeCode: normalizeCode,
+    parseFragment: parseFragment,
+    problemMessage: problemMessage,
+    itemLabel: itemLabel,
+    chinaDate: chinaDate,
+    signed: signed,
+  };
+  if (typeof document !== "undefined" && document.getElementById("lookup")) {
+    if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+    else start();
+  }
+})(typeof self !== "undefined" ? self : this);

@@ -1,0 +1,177 @@
+"""HTTP append throughput and write-to-receipt latency through ``gongxin serve``.
+
+What it measures: a copy of a demo log (``--entries``, default 10,000) is served by a real
+``gongxin serve`` (uvicorn, one worker) on 127.0.0.1. Valid statements are pre-signed by the
+demo's finance officer (``fund.appropriate`` with fresh fund ids, so every one is accepted
+under the rulebook; not timed). Then several concurrent clients (one asyncio process,
+``httpx``, one connection each) submit them:
+
+1. **single** — ``--clients`` clients each POST one statement at a time to
+   ``/v1/statements``;
+2. **batch** — ``--clients`` clients each POST batches of ``--batch`` statements to
+   ``/v1/statements/batch``.
+
+Timed per request: from sending the submission to holding the receipt with its inclusion
+proof (the server replies only after the group's transaction committed with fsync). Reported:
+entries/s, requests/s, latency p50/p99, and the raw pynacl Ed25519 rate measured just before
+and after each run on this machine (the clients share its 2 cores with the server).
+At the end, a sample of receipts is checked against the log key (leaf, entry, proof,
+signed checkpoint). Targets (issue 4): ≥ 3,000 entries/s in batches; p99 ≤ 300 ms.
+
+Run::
+
+    . .venv/bin/activate
+    python bench/http_append.py                 # ~1 minute after the demo log is built
+    python bench/http_append.py --clients 16 --batch 500 --entries 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import primitives as P
+
+from ledger.signing import sign_statement
+from tests.api_server import DemoTemplate, demo_template, live_server
+from tests.receipt_check import check_receipt
+from verifier.keys import parse_verifier_key
+
+TARGET_BATCH_RATE = 3_000
+TARGET_P99_MS = 300
+JSON = {"content-type": "application/json"}
+
+
+def presign(template: DemoTemplate, n: int, tag: str) -> list[tuple[str, bytes]]:
+    """``n`` valid ``fund.appropriate`` submissions (statement id, canonical bytes)."""
+    finance = template.signer("finance_officer")
+    out = []
+    for k in range(n):
+        sub = sign_statement(
+            "fund.appropriate",
+            {
+                "fund_id": f"F-BENCH-{tag}-{k}",
+                "fiscal_year": 2026,
+                "programme": "压力测试资金 benchmark fund",
+                "source": "财政",
+                "amount_fen": 1_000 + k,
+            },
+            finance,
+        )
+        out.append((sub.statement.id, sub.canonical()))
+    return out
+
+
+async def run_clients(
+    url: str, work: list[list[tuple[str, bytes]]], batch: bool
+) -> tuple[float, list[float], list[tuple[str, dict]]]:
+    """Each list in ``work`` is one client's requests (one item each, or a batch). Returns
+    (wall seconds, per-request latencies in s, a sample of (statement id, receipt))."""
+    latencies: list[float] = []
+    sample: list[tuple[str, dict]] = []
+
+    async def client(requests: list[list[tuple[str, bytes]]]) -> None:
+        async with httpx.AsyncClient(base_url=url, timeout=120) as c:
+            for items in requests:
+                if batch:
+                    body = b"[" + b",".join(data for _, data in items) + b"]"
+                    t0 = time.perf_counter()
+                    r = await c.post("/v1/statements/batch", content=body, headers=JSON)
+                    latencies.append(time.perf_counter() - t0)
+                    receipts = r.json()["receipts"] if r.status_code == 201 else None
+                else:
+                    t0 = time.perf_counter()
+                    r = await c.post("/v1/statements", content=items[0][1], headers=JSON)
+                    latencies.append(time.perf_counter() - t0)
+                    receipts = [r.json()] if r.status_code == 201 else None
+                if receipts is None:
+                    raise RuntimeError(f"request failed: {r.status_code} {r.text[:300]}")
+                if random.random() < 0.05:
+                    sample.append((items[0][0], receipts[0]))
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(client(w) for w in work))  # type: ignore[arg-type]
+    return time.perf_counter() - t0, latencies, sample
+
+
+def split(items: list[tuple[str, bytes]], clients: int, per_request: int) -> list:
+    requests = [items[k : k + per_request] for k in range(0, len(items), per_request)]
+    return [requests[c::clients] for c in range(clients)]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--entries", type=int, default=10_000, help="demo log size served")
+    ap.add_argument("--clients", type=int, default=8, help="concurrent clients")
+    ap.add_argument("--single", type=int, default=4_000, help="statements sent one by one")
+    ap.add_argument("--batched", type=int, default=40_000, help="statements sent in batches")
+    ap.add_argument("--batch", type=int, default=500, help="statements per batch request")
+    ap.add_argument("--cache", type=Path, default=Path("/tmp/gongxin-bench/http"))
+    args = ap.parse_args()
+
+    P.banner("HTTP append through gongxin serve (uvicorn, 1 worker, SQLite WAL, fsync)")
+    print(P.machine_line())
+    args.cache.mkdir(parents=True, exist_ok=True)
+    template = demo_template(args.cache, args.entries)
+    log_key = parse_verifier_key(template.log_vkey)
+    print(f"  presigning {args.single + args.batched:,} statements …")
+    singles = presign(template, args.single, "s")
+    batched = presign(template, args.batched, "b")
+    adjacent = P.Adjacent()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp, live_server(template, Path(tmp) / "srv") as srv:
+        for name, items, per, batch in (
+            (f"single, {args.clients} clients", singles, 1, False),
+            (f"batch of {args.batch}, {args.clients} clients", batched, args.batch, True),
+        ):
+            work = split(items, args.clients, per)
+            (wall, lat, sample), raw1, rawn = adjacent.around(
+                lambda work=work, batch=batch: asyncio.run(run_clients(srv.url, work, batch))
+            )
+            for sid, receipt in sample:
+                check_receipt(receipt, log_key, sid)
+            rate = len(items) / wall
+            rows.append(
+                (
+                    name,
+                    f"{rate:,.0f}",
+                    f"{len(lat) / wall:,.0f}",
+                    f"{P.pct(lat, 0.50) * 1000:.1f}",
+                    f"{P.pct(lat, 0.99) * 1000:.1f}",
+                    f"{rawn:,.0f}",
+                    P.fmt_ratio(rate, rawn),
+                    f"{len(sample)} ok",
+                )
+            )
+    P.table(
+        rows,
+        (
+            "run",
+            "entries/s",
+            "requests/s",
+            "p50 ms",
+            "p99 ms",
+            "raw Ed25519 2p /s",
+            "ratio",
+            "receipts checked",
+        ),
+    )
+    batch_rate = float(rows[1][1].replace(",", ""))
+    p99 = max(float(rows[0][4]), float(rows[1][4]))
+    print(
+        f"  target ≥ {TARGET_BATCH_RATE:,} entries/s in batches: "
+        f"{'MET' if batch_rate >= TARGET_BATCH_RATE else 'MISSED'} ({batch_rate:,.0f})"
+    )
+    print(
+        f"  target p99 ≤ {TARGET_P99_MS} ms: {'MET' if p99 <= TARGET_P99_MS else 'MISSED'} "
+        f"(worst p99 {p99:.1f} ms)"
+    )
+
+
+if __name__ == "__main__":
+    main()
