@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -31,9 +32,11 @@ def _body_doc(schema: dict[str, Any], what: str) -> dict[str, Any]:
 
 async def _append(
     st: ServerState, items: list[bytes], *, single: bool = False
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[dict[str, Any]], int, str]:
+    """Append ``items`` through the sequencer; (receipts, status, Server-Timing value)."""
     if st.sequencer is None:
         raise Problem(503, "server.read_only", "只读服务 this server is read-only (no log key)")
+    t0 = time.perf_counter()
     try:
         receipts = await st.sequencer.submit(items)
     except GongxinError as exc:
@@ -41,8 +44,11 @@ async def _append(
         if single and problem.field and problem.field.startswith("batch[0]"):
             problem.field = problem.field.removeprefix("batch[0]").lstrip(".") or None
         raise problem from None
+    t1 = time.perf_counter()
     body = await run_in_threadpool(receipts_json, st.ledger, receipts)
-    return body, 200 if all(r.duplicate for r in receipts) else 201
+    t2 = time.perf_counter()
+    timing = f"append;dur={(t1 - t0) * 1000:.1f}, proof;dur={(t2 - t1) * 1000:.1f}"
+    return body, 200 if all(r.duplicate for r in receipts) else 201, timing
 
 
 @router.post(
@@ -58,8 +64,8 @@ async def submit_statement(request: Request, st: State) -> JSONResponse:
     receipt; 200 with the original receipt for an identical resubmission; 409 for the same
     id with other content; 422 naming the rule for an invalid entry."""
     body = await read_body(request, st.settings.max_body)
-    receipts, status = await _append(st, [body], single=True)
-    return JSONResponse(receipts[0], status_code=status)
+    receipts, status, timing = await _append(st, [body], single=True)
+    return JSONResponse(receipts[0], status_code=status, headers={"Server-Timing": timing})
 
 
 @router.post(
@@ -76,8 +82,10 @@ async def submit_statement(request: Request, st: State) -> JSONResponse:
 async def submit_batch(request: Request, st: State) -> JSONResponse:
     """A canonical JSON array of 1 … 1000 submissions, appended all or nothing."""
     body = await read_body(request, st.settings.max_body)
-    receipts, status = await _append(st, batch_items(body))
-    return JSONResponse({"receipts": receipts}, status_code=status)
+    receipts, status, timing = await _append(st, batch_items(body))
+    return JSONResponse(
+        {"receipts": receipts}, status_code=status, headers={"Server-Timing": timing}
+    )
 
 
 @router.get(

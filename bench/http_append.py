@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
+import socket
 import tempfile
 import time
 from pathlib import Path
@@ -74,9 +76,15 @@ async def run_clients(
     (wall seconds, per-request latencies in s, a sample of (statement id, receipt))."""
     latencies: list[float] = []
     sample: list[tuple[str, dict]] = []
+    timings.clear()
 
     async def client(requests: list[list[tuple[str, bytes]]]) -> None:
-        async with httpx.AsyncClient(base_url=url, timeout=120) as c:
+        # TCP_NODELAY: httpx writes headers and body separately; without it Nagle's
+        # algorithm and the server's delayed ACK add ~40 ms to every small request.
+        transport = httpx.AsyncHTTPTransport(
+            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+        )
+        async with httpx.AsyncClient(base_url=url, timeout=120, transport=transport) as c:
             for items in requests:
                 if batch:
                     body = b"[" + b",".join(data for _, data in items) + b"]"
@@ -89,6 +97,7 @@ async def run_clients(
                     r = await c.post("/v1/statements", content=items[0][1], headers=JSON)
                     latencies.append(time.perf_counter() - t0)
                     receipts = [r.json()] if r.status_code == 201 else None
+                timings.append(_server_timing(r.headers.get("server-timing", "")))
                 if receipts is None:
                     raise RuntimeError(f"request failed: {r.status_code} {r.text[:300]}")
                 if random.random() < 0.05:
@@ -97,6 +106,21 @@ async def run_clients(
     t0 = time.perf_counter()
     await asyncio.gather(*(client(w) for w in work))  # type: ignore[arg-type]
     return time.perf_counter() - t0, latencies, sample
+
+
+#: (append ms, proof ms) per request of the last run, from the Server-Timing header.
+timings: list[tuple[float, float]] = []
+
+
+def _server_timing(header: str) -> tuple[float, float]:
+    parts = dict(p.strip().split(";dur=") for p in header.split(",") if ";dur=" in p)
+    return float(parts.get("append", "nan")), float(parts.get("proof", "nan"))
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` and its threads (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def split(items: list[tuple[str, bytes]], clients: int, per_request: int) -> list:
@@ -124,14 +148,29 @@ def main() -> None:
     batched = presign(template, args.batched, "b")
     adjacent = P.Adjacent()
     rows = []
+    cpu_notes: list[str] = []
     with tempfile.TemporaryDirectory() as tmp, live_server(template, Path(tmp) / "srv") as srv:
         for name, items, per, batch in (
             (f"single, {args.clients} clients", singles, 1, False),
             (f"batch of {args.batch}, {args.clients} clients", batched, args.batch, True),
         ):
             work = split(items, args.clients, per)
-            (wall, lat, sample), raw1, rawn = adjacent.around(
+            server_cpu0, client_cpu0 = cpu_seconds(srv.process.pid), time.process_time()
+            (wall, lat, sample), _raw1, rawn = adjacent.around(
                 lambda work=work, batch=batch: asyncio.run(run_clients(srv.url, work, batch))
+            )
+            server_cpu = cpu_seconds(srv.process.pid) - server_cpu0
+            client_cpu = time.process_time() - client_cpu0
+            appends = [a for a, _ in timings]
+            proofs = [p for _, p in timings]
+            cpu_notes.append(
+                f"  {name}: in the server, queue+append p50 {P.pct(appends, 0.5):.1f} ms "
+                f"p99 {P.pct(appends, 0.99):.1f} ms; proofs p50 {P.pct(proofs, 0.5):.1f} ms "
+                f"p99 {P.pct(proofs, 0.99):.1f} ms"
+            )
+            cpu_notes.append(
+                f"  {name}: server CPU {server_cpu / wall:.0%} of one core, clients (and the "
+                f"raw measurements) {client_cpu / wall:.0%}"
             )
             for sid, receipt in sample:
                 check_receipt(receipt, log_key, sid)
@@ -161,6 +200,7 @@ def main() -> None:
             "receipts checked",
         ),
     )
+    print("\n".join(cpu_notes))
     batch_rate = float(rows[1][1].replace(",", ""))
     p99 = max(float(rows[0][4]), float(rows[1][4]))
     print(

@@ -254,10 +254,12 @@ class Ledger:
         if not 0 < size <= self.size:
             raise InputError(f"size must be between 1 and {self.size}", field="size")
         ranges = [merkle.inclusion_ranges(i, size) for i in indices]
+        # Neighbouring leaves share most of their paths: hash each distinct range once.
+        unique = list(dict.fromkeys(r for rs in ranges for r in rs))
         cache = self._nodes
         nodes: dict[tuple[int, int], bytes] = {}
         missing: list[tuple[int, int]] = []
-        for node in merkle.nodes_needed(r for rs in ranges for r in rs):
+        for node in merkle.nodes_needed(unique):
             h = cache.get(node)
             if h is None:
                 missing.append(node)
@@ -270,7 +272,8 @@ class Ledger:
             for node in missing:
                 if node[0] >= _HIGH_LEVEL:
                     cache[node] = nodes[node]
-        return [merkle.hash_ranges(rs, nodes) for rs in ranges]
+        hashes = dict(zip(unique, merkle.hash_ranges(unique, nodes), strict=True))
+        return [[hashes[r] for r in rs] for rs in ranges]
 
     def _remember_nodes(self, rows: Sequence[tuple[int, int, bytes]]) -> None:
         """Add committed nodes to the cache; every :data:`_RECENT_LEAVES` leaves, drop the
