@@ -17,6 +17,7 @@ import pytest
 
 from verifier.keys import VerifierKey, parse_verifier_key
 
+from .api_server import DemoTemplate, demo_template
 from .ledger_fixtures import LedgerEnv, standard_ledger
 
 
@@ -51,3 +52,10 @@ def env(tmp_path: Path) -> Iterator[LedgerEnv]:
     e = standard_ledger(tmp_path)
     yield e
     e.ledger.close()
+
+
+@pytest.fixture(scope="session")
+def demo_log(tmp_path_factory: pytest.TempPathFactory) -> DemoTemplate:
+    """A 2,000-entry demo log with its keys and enrolled demo residents, built once per
+    session; tests serve or open *copies* of it (``tests.api_server``)."""
+    return demo_template(tmp_path_factory.mktemp("demo-log"), 2000)

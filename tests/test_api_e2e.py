@@ -22,7 +22,7 @@ from verifier import merkle
 from verifier.checkpoint import open_checkpoint
 from verifier.keys import SignerKey, VerifierKey, parse_verifier_key
 
-from .api_server import DemoTemplate, LiveServer, demo_template, live_server
+from .api_server import DemoTemplate, LiveServer, live_server
 from .receipt_check import check_receipt
 
 VERIFY = str(Path(sys.executable).with_name("gongxin-verify"))
@@ -30,8 +30,8 @@ JSON = {"content-type": "application/json"}
 
 
 @pytest.fixture(scope="session")
-def template(tmp_path_factory: pytest.TempPathFactory) -> DemoTemplate:
-    return demo_template(tmp_path_factory.mktemp("demo-template"), 2000)
+def template(demo_log: DemoTemplate) -> DemoTemplate:
+    return demo_log
 
 
 @pytest.fixture(scope="module")

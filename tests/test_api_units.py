@@ -1,0 +1,204 @@
+"""The server's parts on their own: the posting index under rejected batches, group commit
+isolating a bad request, the look-up throttle, body parsing and expiry dates."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from api.index import CREDIT_EVENTS, PostingIndex, pack_credit, unpack_credit
+from api.jsonbody import batch_items, strict_json
+from api.problems import Problem
+from api.ratelimit import LookupLimiter, TokenBucket
+from api.routes_residents import expires_after
+from api.settings import Settings
+from api.state import ServerState
+from ledger.signing import sign_statement
+from verifier.errors import InvalidEntry
+from verifier.rules import Posting
+
+from .api_server import DemoTemplate
+
+
+@pytest.fixture
+def state(demo_log: DemoTemplate, tmp_path: Path) -> Iterator[ServerState]:
+    db = tmp_path / "copy.db"
+    shutil.copyfile(demo_log.db, db)
+    s = ServerState.open(Settings(f"sqlite:///{db}", demo_log.log_key))
+    yield s
+    s.close()
+
+
+def appropriation(template: DemoTemplate, fund_id: str, amount: int = 1000) -> bytes:
+    body = {
+        "fund_id": fund_id,
+        "fiscal_year": 2026,
+        "programme": "单元测试",
+        "source": "财政",
+        "amount_fen": amount,
+    }
+    return sign_statement("fund.appropriate", body, template.signer("finance_officer")).canonical()
+
+
+def overspend(template: DemoTemplate, fund_id: str) -> bytes:
+    body = {
+        "contract_id": f"HT-{fund_id}",
+        "fund_id": fund_id,
+        "provider": "chunhui-sw",
+        "title": "超支",
+        "method": "询价",
+        "total_fen": 10**12,
+        "milestones": [
+            {"milestone_id": "M1", "amount_fen": 10**12, "due": "2026-12-31", "deliverable": "x"}
+        ],
+        "evidence": ["0" * 64],
+    }
+    return sign_statement("contract.award", body, template.signer("finance_officer")).canonical()
+
+
+def snapshot(index: PostingIndex) -> tuple[object, ...]:
+    return (
+        list(index.money),
+        {k: list(v) for k, v in index.objects.items()},
+        {k: list(v) for k, v in index.residents.items()},
+    )
+
+
+def test_rejected_batch_leaves_the_posting_index_unchanged(
+    state: ServerState, demo_log: DemoTemplate
+) -> None:
+    before = snapshot(state.index)
+    with pytest.raises(InvalidEntry) as failure:
+        state.ledger.append_batch([appropriation(demo_log, "F-U-1"), overspend(demo_log, "F-U-1")])
+    assert failure.value.rule == "fund.insufficient"
+    assert snapshot(state.index) == before
+    assert state.index.postings_of("fund", "F-U-1") == []
+    # The same statements, accepted one by one later, are indexed exactly once.
+    state.ledger.append_batch([appropriation(demo_log, "F-U-1")])
+    assert [p.event for p in state.index.postings_of("fund", "F-U-1")] == ["fund.appropriated"]
+
+
+def test_group_commit_isolates_a_bad_request(state: ServerState, demo_log: DemoTemplate) -> None:
+    seq = state.sequencer
+    assert seq is not None
+    good = [[appropriation(demo_log, f"F-G-{k}")] for k in range(6)]
+    bad = [appropriation(demo_log, "F-G-bad"), overspend(demo_log, "F-G-bad")]
+
+    async def run() -> list[object]:
+        return await asyncio.gather(
+            *(seq.submit(g) for g in good[:3]),
+            seq.submit(bad),
+            *(seq.submit(g) for g in good[3:]),
+            return_exceptions=True,
+        )
+
+    size = state.ledger.size
+    results = asyncio.run(run())
+    assert isinstance(results[3], InvalidEntry) and results[3].field.startswith("batch[1]")
+    ok = [r for k, r in enumerate(results) if k != 3]
+    assert all(isinstance(r, list) and len(r) == 1 for r in ok)
+    assert sorted(r[0].index for r in ok) == list(range(size, size + 6))  # type: ignore[index]
+    assert state.ledger.size == size + 6
+    assert state.ledger.published()[0] == size + 6
+    assert "F-G-bad" not in state.ledger.state.rulebook.funds.funds  # type: ignore[attr-defined]
+
+
+@given(
+    index=st.integers(0, 2**40),
+    event=st.sampled_from(CREDIT_EVENTS),
+    amount=st.integers(-(2**34), 2**34),
+)
+def test_credit_postings_pack_losslessly(index: int, event: str, amount: int) -> None:
+    p = Posting(index, event, amount, resident="0" * 32)
+    assert unpack_credit(pack_credit(p)) == (index, event, amount)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_token_bucket_refills_at_its_rate() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(rate=1.0, burst=2, clock=clock)
+    assert [bucket.take() for _ in range(3)] == [0.0, 0.0, 1.0]
+    clock.now = 0.5
+    assert bucket.take() == pytest.approx(0.5)
+    clock.now = 1.0
+    assert bucket.take() == 0.0
+
+
+def test_limiter_throttles_each_address_and_the_whole_server() -> None:
+    clock = FakeClock()
+    limiter = LookupLimiter(per_minute=2, global_per_minute=60, clock=clock)
+    assert [limiter.check("a") for _ in range(2)] == [0.0, 0.0]
+    assert limiter.check("a") == pytest.approx(30.0)
+    assert limiter.check("b") == 0.0  # another address has its own bucket
+    everyone = LookupLimiter(per_minute=100, global_per_minute=6, clock=clock)
+    waits = [everyone.check(f"10.0.0.{k}") for k in range(3)]
+    assert waits[:1] == [0.0] and waits[-1] > 0  # burst of 1 (6/min / 6), then throttled
+
+
+def test_limiter_forgets_the_oldest_addresses() -> None:
+    limiter = LookupLimiter(per_minute=1, max_clients=2, clock=FakeClock())
+    limiter.check("a")
+    limiter.check("b")
+    limiter.check("c")  # "a" is forgotten
+    assert limiter.check("a") == 0.0
+    assert limiter.check("c") > 0
+
+
+@pytest.mark.parametrize(
+    ("month", "months", "last_day"),
+    [
+        ("2025-01", 12, "2025-12-31"),
+        ("2025-03", 1, "2025-03-31"),
+        ("2024-02", 1, "2024-02-29"),
+        ("2025-11", 3, "2026-01-31"),
+        ("2025-12", 120, "2035-11-30"),
+    ],
+)
+def test_points_expire_at_the_end_of_month_m_plus_n_minus_1(
+    month: str, months: int, last_day: str
+) -> None:
+    assert expires_after(month, months) == last_day
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "field"),
+    [
+        (b'{"a":1,"a":2}', "request.json", "a"),
+        (b'{"code":1.0}', "request.json", None),
+        (b"\xff", "request.json", None),
+        (b'{"code":NaN}', "request.json", None),
+    ],
+)
+def test_strict_json_refuses_duplicates_floats_and_bad_bytes(
+    body: bytes, code: str, field: str | None
+) -> None:
+    with pytest.raises(Problem) as failure:
+        strict_json(body)
+    assert (failure.value.status, failure.value.code, failure.value.field) == (400, code, field)
+
+
+def test_batch_body_must_be_a_canonical_array_of_objects() -> None:
+    assert batch_items(b'[{"a":1},{"b":[2]}]') == [b'{"a":1}', b'{"b":[2]}']
+    for body, status in [
+        (b"[]", 400),
+        (b'{"a":1}', 400),
+        (b"[1]", 400),
+        (b'[{"b":1,"a":2}]', 400),
+        (b"[" + b",".join([b"{}"] * 1001) + b"]", 413),
+    ]:
+        with pytest.raises(Problem) as failure:
+            batch_items(body)
+        assert failure.value.status == status
