@@ -91,6 +91,8 @@ def _mount_pages(app: FastAPI) -> None:
             swagger_js_url="/docs/static/swagger-ui-bundle.js",
             swagger_css_url="/docs/static/swagger-ui.css",
             swagger_favicon_url="/docs/static/favicon-32x32.png",
+            # No online validator badge: nothing may leave the intranet.
+            swagger_ui_parameters={"validatorUrl": None},
         )
 
     credits_page.mount(app)

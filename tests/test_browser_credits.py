@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import random
 import socket
 import threading
@@ -30,11 +29,12 @@ from typing import Any
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from api import credits_page
 from tests import merkle_reference as ref
 from tests.api_server import DemoTemplate, LiveServer, demo_template, live_server
+from tests.browser import chromium
 from tests.conftest import shared_dir
 from verifier.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
 from verifier.errors import VerificationError
@@ -42,17 +42,6 @@ from verifier.keys import SignerKey, parse_verifier_key
 from verifier.merkle import inclusion_ranges, root_from_inclusion, verify_inclusion
 from verifier.note import open_note, sign_note
 
-CHROMIUM = Path(os.environ.get("GONGXIN_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ORIGIN = "gongxin.test/credits"
 SCREENSHOT = Path("/tmp/credits.png")
 
@@ -66,16 +55,9 @@ def b64(data: bytes) -> str:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless. Fails (never skips) when it is not installed."""
-    if not CHROMIUM.is_file():
-        pytest.fail(
-            f"Chromium not found at {CHROMIUM}: run scripts/setup (installs Debian's "
-            "chromium with apt-get); the browser tests must run, they are not optional"
-        )
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+    """Debian's Chromium, headless (``tests.browser``)."""
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @contextmanager
