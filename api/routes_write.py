@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from api.jsonbody import batch_items, read_body
 from api.models import ReceiptBody, ReceiptsBody, submission_schema
@@ -28,6 +29,16 @@ def _body_doc(schema: dict[str, Any], what: str) -> dict[str, Any]:
             "content": {"application/json": {"schema": schema}},
         }
     }
+
+
+def _json(body: Any, status: int, timing: str) -> Response:
+    """A JSON reply encoded with orjson (a batch's receipts are about 2 KB each)."""
+    return Response(
+        orjson.dumps(body),
+        status_code=status,
+        media_type="application/json",
+        headers={"Server-Timing": timing},
+    )
 
 
 async def _append(
@@ -59,13 +70,13 @@ async def _append(
     responses={200: {"model": ReceiptBody, "description": "重复提交 duplicate"}},
     openapi_extra=_body_doc(submission_schema(), "RFC 8785 canonical submission"),
 )
-async def submit_statement(request: Request, st: State) -> JSONResponse:
+async def submit_statement(request: Request, st: State) -> Response:
     """The body is one submission in RFC 8785 canonical JSON (FORMAT.md §3.3). 201 with the
     receipt; 200 with the original receipt for an identical resubmission; 409 for the same
     id with other content; 422 naming the rule for an invalid entry."""
     body = await read_body(request, st.settings.max_body)
     receipts, status, timing = await _append(st, [body], single=True)
-    return JSONResponse(receipts[0], status_code=status, headers={"Server-Timing": timing})
+    return _json(receipts[0], status, timing)
 
 
 @router.post(
@@ -79,13 +90,11 @@ async def submit_statement(request: Request, st: State) -> JSONResponse:
         "canonical JSON array of submissions",
     ),
 )
-async def submit_batch(request: Request, st: State) -> JSONResponse:
+async def submit_batch(request: Request, st: State) -> Response:
     """A canonical JSON array of 1 … 1000 submissions, appended all or nothing."""
     body = await read_body(request, st.settings.max_body)
     receipts, status, timing = await _append(st, batch_items(body))
-    return JSONResponse(
-        {"receipts": receipts}, status_code=status, headers={"Server-Timing": timing}
-    )
+    return _json({"receipts": receipts}, status, timing)
 
 
 @router.get(

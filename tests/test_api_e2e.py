@@ -333,6 +333,20 @@ def test_evaluator_downloads_the_export_and_verifies_it(
         [VERIFY, str(bundle), "--log-key", str(pinned)], capture_output=True, text=True
     )
     assert done.returncode == 0, done.stdout + done.stderr
+    # The downloaded zip itself verifies too, and a damaged copy does not.
+    archive = tmp_path / "export.zip"
+    archive.write_bytes(r.content)
+    done = subprocess.run([VERIFY, str(archive), "--log-key", str(pinned)], capture_output=True)
+    assert done.returncode == 0, done.stderr
+    tampered = tmp_path / "tampered.zip"
+    with zipfile.ZipFile(archive) as src, zipfile.ZipFile(tampered, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename.endswith("entries.jsonl"):
+                data = data.replace(b'"fiscal_year":2025', b'"fiscal_year":2024', 1)
+            dst.writestr(info, data)
+    done = subprocess.run([VERIFY, str(tampered), "--log-key", str(pinned)], capture_output=True)
+    assert done.returncode == 1, done.stderr
     # The entries route streams the same bytes as the export's entries.jsonl.
     size = int((bundle / "checkpoint").read_text().split("\n")[1])
     streamed = http.get("/v1/log/entries", params={"end": size}).content

@@ -39,6 +39,7 @@ from verifier.inclusion import verify_inclusion_file
 from verifier.keys import VerifierKey, load_verifier_key
 from verifier.traceability import ReportBuilder
 from verifier.traceability_md import render_markdown
+from verifier.zipped import bundle_directory
 
 EXIT_VALID = 0
 EXIT_INVALID = 1
@@ -95,7 +96,8 @@ def _bundle_parser() -> _Parser:
     p.add_argument(
         "directory",
         metavar="DIR",
-        help="导出目录 export directory (entries.jsonl, checkpoint), as written by `gongxin export`",
+        help="导出目录或 zip export directory (entries.jsonl, checkpoint) as written by "
+        "`gongxin export`, or the zip that GET /v1/log/export downloads",
     )
     p.add_argument(
         "--log-key",
@@ -363,15 +365,16 @@ def _verify_command(argv: Sequence[str]) -> int:
             )
         paths = _report_paths(args.report) if args.report is not None else None
         builder = ReportBuilder() if paths is not None else None
-        report = verify_bundle(
-            Path(args.directory),
-            log_key,
-            authorities,
-            previous_checkpoint=previous,
-            workers=args.workers,
-            progress=progress,
-            builder=builder,
-        )
+        with bundle_directory(Path(args.directory)) as directory:
+            report = verify_bundle(
+                directory,
+                log_key,
+                authorities,
+                previous_checkpoint=previous,
+                workers=args.workers,
+                progress=progress,
+                builder=builder,
+            )
         line = (
             f"✓ 验证通过 valid: {report.tree_size} entries, origin {report.origin}, "
             f"root {report.root}"
