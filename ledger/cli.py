@@ -23,7 +23,10 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
+from ledger.cli_import import import_command
+from ledger.cli_officer import activity_app, contract_app, credit_app, fund_app, payment_app
 from ledger.cli_options import DEFAULT_DB, DEFAULT_LOG_KEY, DbOption, LogKeyOption
+from ledger.cli_report import report_command
 from ledger.cli_residents import residents_app
 from ledger.cli_serve import serve
 from ledger.keyfile import read_private_key, write_private_key, write_verifier_key
@@ -45,6 +48,13 @@ prove_app = typer.Typer(
 app.add_typer(keys_app, name="keys")
 app.add_typer(prove_app, name="prove")
 app.add_typer(residents_app, name="residents")
+app.add_typer(fund_app, name="fund")
+app.add_typer(contract_app, name="contract")
+app.add_typer(payment_app, name="payment")
+app.add_typer(activity_app, name="activity")
+app.add_typer(credit_app, name="credit")
+app.command("import")(import_command)
+app.command("report")(report_command)
 app.command("serve")(serve)
 
 
