@@ -131,13 +131,32 @@ def sqlite_path(url: str) -> str | None:
     return path.split("?", 1)[0] or ":memory:"
 
 
+#: The advisory lock every PostgreSQL append transaction takes first: the log's single
+#: sequencer across processes (``pg_advisory_xact_lock``, released at COMMIT or ROLLBACK).
+PG_SEQUENCER_LOCK = 0x676F6E67  # "gong"
+
+
 def _create(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
         _configure_sqlite(engine)
+    elif url.startswith("postgresql"):
+        if url.startswith(("postgresql://", "postgres://")):
+            url = "postgresql+psycopg://" + url.split("://", 1)[1]  # psycopg 3, not psycopg2
+        engine = create_engine(url, pool_pre_ping=True)
+        _configure_postgresql(engine)
     else:
         engine = create_engine(url, pool_pre_ping=True)
     return engine
+
+
+def _configure_postgresql(engine: Engine) -> None:
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # Writers serialise on one advisory lock (the sequencer across server processes);
+        # readers run at READ COMMITTED and never wait for appends.
+        if conn.get_execution_options().get(WRITE_OPTION, False):
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_SEQUENCER_LOCK})")
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -195,7 +214,7 @@ def install_append_only_triggers(engine: Engine) -> None:
                 conn.exec_driver_sql(
                     "CREATE OR REPLACE FUNCTION gongxin_append_only() RETURNS trigger "
                     "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION "
-                    "'gongxin: % is append-only', TG_TABLE_NAME; END $$"
+                    "'gongxin: %% is append-only', TG_TABLE_NAME; END $$"
                 )
                 conn.exec_driver_sql(
                     f"CREATE OR REPLACE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE "

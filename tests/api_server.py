@@ -32,10 +32,16 @@ GONGXIN = str(Path(sys.executable).with_name("gongxin"))
 
 @dataclass(frozen=True)
 class DemoTemplate:
-    """A built demo log: ``db`` (SQLite file), ``keys`` (directory of demo keys)."""
+    """A built demo log: ``db`` (SQLite file), ``keys`` (directory of demo keys); or, with
+    ``url``, a demo log in that (PostgreSQL) database, served as it is rather than copied."""
 
     db: Path
     keys: Path
+    url: str | None = None
+
+    @property
+    def db_url(self) -> str:
+        return self.url or f"sqlite:///{self.db}"
 
     @property
     def log_key(self) -> Path:
@@ -50,7 +56,7 @@ class DemoTemplate:
         rotates keys), skipping the first ``skip`` such keys."""
         from ledger.log import Ledger
 
-        with Ledger.open(f"sqlite:///{self.db}", create=False) as ledger:
+        with Ledger.open(self.db_url, create=False) as ledger:
             keys = ledger.state.registry.keys
         found = []
         for path in sorted(self.keys.glob("*.key")):
@@ -69,10 +75,11 @@ class DemoTemplate:
             return list(csv.DictReader(fh))
 
 
-def demo_template(directory: Path, entries: int = 2000) -> DemoTemplate:
-    """Build the demo log of ``entries`` entries into ``directory`` (once)."""
+def demo_template(directory: Path, entries: int = 2000, url: str | None = None) -> DemoTemplate:
+    """Build the demo log of ``entries`` entries into ``directory`` (once), or into the empty
+    database at ``url``."""
     db, keys = directory / "demo.db", directory / "keys"
-    if not db.exists():
+    if url is not None or not db.exists():
         subprocess.run(
             [
                 GONGXIN,
@@ -80,14 +87,14 @@ def demo_template(directory: Path, entries: int = 2000) -> DemoTemplate:
                 "--entries",
                 str(entries),
                 "--db",
-                f"sqlite:///{db}",
+                url or f"sqlite:///{db}",
                 "--keys-dir",
                 str(keys),
             ],
             check=True,
             capture_output=True,
         )
-    return DemoTemplate(db, keys)
+    return DemoTemplate(db, keys, url)
 
 
 def free_port() -> int:
@@ -115,13 +122,17 @@ class LiveServer:
 def live_server(
     template: DemoTemplate, workdir: Path, *extra_args: str, startup_timeout: float = 60
 ) -> Iterator[LiveServer]:
-    """Copy the template's database into ``workdir`` and serve it with ``gongxin serve`` on a
-    free loopback port until the block ends (then SIGINT: a graceful stop)."""
+    """Copy the template's SQLite database into ``workdir`` (a PostgreSQL template is served
+    in place) and serve it with ``gongxin serve`` on a free loopback port until the block
+    ends (then SIGINT: a graceful stop)."""
     workdir.mkdir(parents=True, exist_ok=True)
-    db = workdir / "gongxin.db"
-    shutil.copyfile(template.db, db)
+    if template.url is None:
+        db = workdir / "gongxin.db"
+        shutil.copyfile(template.db, db)
+        db_url = f"sqlite:///{db}"
+    else:
+        db_url = template.url
     port = free_port()
-    db_url = f"sqlite:///{db}"
     log_path = workdir / "server.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(

@@ -19,6 +19,7 @@ from verifier.keys import VerifierKey, parse_verifier_key
 
 from .api_server import DemoTemplate, demo_template
 from .ledger_fixtures import LedgerEnv, standard_ledger
+from .pg_server import PgServer, pg_server
 
 
 def shared_dir() -> Path:
@@ -59,3 +60,19 @@ def demo_log(tmp_path_factory: pytest.TempPathFactory) -> DemoTemplate:
     """A 2,000-entry demo log with its keys and enrolled demo residents, built once per
     session; tests serve or open *copies* of it (``tests.api_server``)."""
     return demo_template(tmp_path_factory.mktemp("demo-log"), 2000)
+
+
+@pytest.fixture(scope="session")
+def pg() -> Iterator[PgServer]:
+    """One real PostgreSQL server for the session (``tests.pg_server``); tests create their
+    own databases in it."""
+    with pg_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def demo_log_pg(pg: PgServer, tmp_path_factory: pytest.TempPathFactory) -> DemoTemplate:
+    """The same 2,000-entry demo log as :func:`demo_log`, in a PostgreSQL database (served in
+    place, so tests using it share its state)."""
+    url = pg.create_database("demo_log")
+    return demo_template(tmp_path_factory.mktemp("demo-log-pg"), 2000, url=url)

@@ -369,12 +369,15 @@ class LedgerEnv:
         return db_snapshot(self.path)
 
 
-def new_ledger(tmp_path: Path, *, seed: int = 0, name: str = "ledger.db") -> LedgerEnv:
-    """An initialised ledger (genesis only)."""
+def new_ledger(
+    tmp_path: Path, *, seed: int = 0, name: str = "ledger.db", url: str | None = None
+) -> LedgerEnv:
+    """An initialised ledger (genesis only), on a SQLite file in ``tmp_path`` unless another
+    database ``url`` (an empty PostgreSQL database) is given."""
     keys = make_keys(seed)
     clock = StepClock()
     path = tmp_path / name
-    url = f"sqlite:///{path}"
+    url = url or f"sqlite:///{path}"
     ledger = Ledger.open(url, log_key=keys.log, clock=clock, pool=SignaturePool(1))
     sign = Signer(clock, prefix=f"seed{seed}")
     env = LedgerEnv(path, url, keys, clock, sign, ledger)
@@ -384,13 +387,13 @@ def new_ledger(tmp_path: Path, *, seed: int = 0, name: str = "ledger.db") -> Led
     return env
 
 
-def standard_ledger(tmp_path: Path, *, seed: int = 0) -> LedgerEnv:
+def standard_ledger(tmp_path: Path, *, seed: int = 0, url: str | None = None) -> LedgerEnv:
     """Genesis; a batch granting every official followed by the domain :func:`prelude`; a
     fund.appropriate by ``retired`` and its revocation; then 13 statements of the
     :func:`domain_cycle` (credit awards co-signed by the auditor) in batches of irregular
     sizes (so there are many checkpoints): 25 entries. Its activity :data:`STD_ACTIVITY` is
     open for :func:`award_body` on the clock's day."""
-    env = new_ledger(tmp_path, seed=seed)
+    env = new_ledger(tmp_path, seed=seed, url=url)
     k, sign, ledger = env.keys, env.sign, env.ledger
     batch = [
         sign(k.authority, "key.grant", grant_body(k[name], roles))

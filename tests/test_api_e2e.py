@@ -1,5 +1,5 @@
-"""End to end over real HTTP: ``gongxin serve`` (uvicorn) on loopback, on a copy of a demo
-log. An officer's flow with dual approval, a rejected overspend, idempotent retries, a
+"""End to end over real HTTP: ``gongxin serve`` (uvicorn) on loopback, on a demo log in
+SQLite (a copy) and in a real PostgreSQL server. An officer's flow with dual approval, a rejected overspend, idempotent retries, a
 resident's look-up, and an evaluator's export download verified by ``gongxin-verify``."""
 
 from __future__ import annotations
@@ -29,9 +29,12 @@ VERIFY = str(Path(sys.executable).with_name("gongxin-verify"))
 JSON = {"content-type": "application/json"}
 
 
-@pytest.fixture(scope="session")
-def template(demo_log: DemoTemplate) -> DemoTemplate:
-    return demo_log
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def template(request: pytest.FixtureRequest) -> DemoTemplate:
+    """The demo log on each database: every test here runs on SQLite and on PostgreSQL."""
+    fixture = "demo_log" if request.param == "sqlite" else "demo_log_pg"
+    template: DemoTemplate = request.getfixturevalue(fixture)
+    return template
 
 
 @pytest.fixture(scope="module")
