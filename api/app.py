@@ -9,6 +9,7 @@ stops; queued writes are finished first.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -35,6 +36,19 @@ from api.state import ServerState
 DESCRIPTION = """公信账本接口：提交签名声明、读取日志与证明、公开资金信息、居民积分查询。
 Gongxin ledger API: submit signed statements, read the log and its proofs, public fund
 information, residents' credits. Errors are RFC 9457 problem+json (docs/API.md)."""
+
+
+#: Environment variable carrying :class:`Settings` (JSON) to worker processes.
+SETTINGS_ENV = "GONGXIN_SERVE_SETTINGS"
+
+
+def app_from_env() -> FastAPI:
+    """The app of a worker process started by ``gongxin serve --workers N`` (a uvicorn
+    factory): settings from :data:`SETTINGS_ENV`, the key passphrase from
+    ``GONGXIN_KEY_PASSPHRASE``."""
+    return create_app(
+        Settings.from_json(os.environ[SETTINGS_ENV], os.environ.get("GONGXIN_KEY_PASSPHRASE"))
+    )
 
 
 def create_app(settings: Settings, *, state: ServerState | None = None) -> FastAPI:
@@ -71,7 +85,7 @@ def create_app(settings: Settings, *, state: ServerState | None = None) -> FastA
         st: ServerState | None = getattr(request.app.state, "server", None)
         if st is None:
             return {"status": "starting", "tree_size": 0, "origin": None}
-        return {"status": "ok", "tree_size": st.ledger.published()[0], "origin": st.ledger.origin}
+        return {"status": "ok", "tree_size": st.sync()[0], "origin": st.ledger.origin}
 
     return app
 

@@ -41,7 +41,7 @@ def _range(what: str, value: int, low: int, high: int) -> int:
     response_class=PlainTextResponse,
 )
 def checkpoint(st: State) -> PlainTextResponse:
-    return PlainTextResponse(st.ledger.published()[1], media_type="text/plain; charset=utf-8")
+    return PlainTextResponse(st.sync()[1], media_type="text/plain; charset=utf-8")
 
 
 @router.get("/key", summary="日志公钥 The log's public key", response_class=PlainTextResponse)
@@ -60,7 +60,7 @@ def entries(
     start: Annotated[int, Query(ge=0, description="first index 起始序号")] = 0,
     end: Annotated[int | None, Query(ge=0, description="end (exclusive) 结束序号（不含）")] = None,
 ) -> StreamingResponse:
-    size = st.ledger.published()[0]
+    size = st.sync()[0]
     end = size if end is None else _range("end", end, 0, size)
     _range("start", start, 0, end)
 
@@ -81,7 +81,7 @@ def inclusion(
     index: Annotated[int, Query(ge=0)],
     size: Annotated[int | None, Query(ge=1)] = None,
 ) -> dict[str, Any]:
-    current = st.ledger.published()[0]
+    current = st.sync()[0]
     size = current if size is None else _range("size", size, 1, current)
     _range("index", index, 0, size - 1)
     p = st.ledger.inclusion_proof(index, size)
@@ -103,7 +103,7 @@ def consistency(
     size1: Annotated[int, Query(ge=1)],
     size2: Annotated[int | None, Query(ge=1)] = None,
 ) -> dict[str, Any]:
-    current = st.ledger.published()[0]
+    current = st.sync()[0]
     size2 = current if size2 is None else _range("size2", size2, 1, current)
     _range("size1", size1, 1, size2)
     p = st.ledger.consistency_proof(size1, size2)
@@ -128,6 +128,7 @@ def export(st: State) -> FileResponse:
     work = Path(tempfile.mkdtemp(prefix="gongxin-export-"))
     try:
         bundle = work / "gongxin-export"
+        st.sync()
         size = export_bundle(st.ledger, bundle)
         archive = work / "export.zip"
         with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:

@@ -106,6 +106,7 @@ def get_statement(
     st: State,
     statement_id: Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$", max_length=36)],
 ) -> dict[str, Any]:
+    st.sync()
     receipt = st.ledger.receipt_of(statement_id)
     if receipt is None:
         raise not_found("声明 statement", statement_id)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from api.jsonbody import DEFAULT_MAX_BODY
@@ -24,3 +25,18 @@ class Settings:
     lookups_per_minute: int = 10
     lookups_global_per_minute: int = 600
     trust_forwarded_for: bool = False
+
+    def to_json(self) -> str:
+        """For handing the settings to worker processes (``gongxin serve --workers``)."""
+        out = asdict(self)
+        out["log_key_file"] = None if self.log_key_file is None else str(self.log_key_file)
+        out.pop("key_passphrase")  # never in the environment of other processes' children
+        return json.dumps(out)
+
+    @classmethod
+    def from_json(cls, text: str, key_passphrase: str | None = None) -> Settings:
+        data = json.loads(text)
+        key = data.pop("log_key_file")
+        return cls(
+            log_key_file=None if key is None else Path(key), key_passphrase=key_passphrase, **data
+        )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 from fastapi import Request
@@ -68,9 +69,20 @@ class ServerState:
         self.register.close()
         self.ledger.close()
 
-    def reading(self) -> AbstractContextManager[object]:
-        """Hold while reading in-memory state (rulebook, index): appends wait meanwhile."""
-        return self.sequencer.lock if self.sequencer is not None else nullcontext()
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Hold while reading in-memory state (rulebook, index): appends in this process
+        wait meanwhile. First applies what other server processes committed (one indexed
+        query), so every worker answers from the whole log."""
+        with self.sequencer.lock if self.sequencer is not None else nullcontext():
+            if self.ledger.refresh():
+                self.index.commit()
+            yield
+
+    def sync(self) -> tuple[int, str]:
+        """(size, checkpoint) of the whole log as committed by any server process."""
+        with self.reading():
+            return self.ledger.published()
 
     @property
     def log_vkey(self) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -36,6 +36,16 @@ def serve(
             help="按 X-Forwarded-For 限流（仅在反向代理之后）behind a reverse proxy only",
         ),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="工作进程数 server processes; appends from all of them serialise on the "
+            "database (SQLite's write lock, PostgreSQL's advisory lock)",
+        ),
+    ] = 1,
     log_level: Annotated[str, typer.Option("--log-level", help="日志级别")] = "info",
 ) -> None:
     """启动接口服务 — serve the HTTP API (docs/API.md): writes, the log and its proofs,
@@ -43,7 +53,7 @@ def serve(
     after the queued writes are committed."""
     import uvicorn
 
-    from api.app import create_app
+    from api.app import SETTINGS_ENV, create_app
     from api.settings import Settings
 
     if not read_only and not log_key_file.exists():
@@ -62,11 +72,15 @@ def serve(
         trust_forwarded_for=trust_forwarded_for,
     )
     typer.echo(f"公信接口 Gongxin API on http://{host}:{port}/ (docs: /docs, residents: /credits)")
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        log_level=log_level,
-        proxy_headers=trust_forwarded_for,
-        timeout_graceful_shutdown=30,
-    )
+    common: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": log_level,
+        "proxy_headers": trust_forwarded_for,
+        "timeout_graceful_shutdown": 30,
+    }
+    if workers == 1:
+        uvicorn.run(create_app(settings), **common)
+    else:
+        os.environ[SETTINGS_ENV] = settings.to_json()
+        uvicorn.run("api.app:app_from_env", factory=True, workers=workers, **common)

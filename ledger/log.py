@@ -174,6 +174,21 @@ class Ledger:
             self._load_meta(conn)
             self.tree = self._load_tree(conn, self.state.size)
 
+    def refresh(self) -> int:
+        """Apply entries that other processes committed since this ledger last looked (for
+        readers in a server with several workers). Precondition: no append of this ledger is
+        under way (the caller holds the server's sequencer lock). Returns how many entries
+        were applied. Cost: one indexed query, plus O(new entries)."""
+        if self._read_only_size is not None:
+            with self.engine.connect() as conn:
+                before = self._read_only_size
+                self._load_read_only(conn)
+                return self._read_only_size - before
+        before = self.state.size
+        with self.engine.connect() as conn:
+            self._catch_up(conn)
+        return self.state.size - before
+
     def _load_meta(self, conn: Connection) -> None:
         values = dict(conn.execute(select(storage.meta.c.name, storage.meta.c.value)).all())
         if "origin" in values:
@@ -419,15 +434,20 @@ class Ledger:
         """Steps 3–8 of :meth:`append_batch`; on any failure, state and tree roll back."""
         assert self.log_key is not None
         journal = Journal()
-        position = self.state.snapshot_position()
-        tree_before = self.tree.copy()
+        position = None
+        tree_before = self.tree
         try:
-            # Step 3: the write transaction; BEGIN IMMEDIATE makes it the sole appender.
+            # Step 3: the write transaction; BEGIN IMMEDIATE (SQLite) or the advisory lock
+            # (PostgreSQL) makes it the sole appender. Entries other processes committed
+            # meanwhile are applied first, and stay applied whatever happens next: the
+            # rollback point is after them.
             with (
                 self.engine.connect().execution_options(**{storage.WRITE_OPTION: True}) as conn,
                 conn.begin(),
             ):
                 self._catch_up(conn)
+                position = self.state.snapshot_position()
+                tree_before = self.tree.copy()
                 # Step 4: idempotency by statement id.
                 ids = [s.statement.id for s in parsed]
                 if not lookup_all:
@@ -499,8 +519,9 @@ class Ledger:
                 storage.insert_rows(conn, storage.checkpoints, [(cp.size, note)])
         except BaseException:
             journal.rollback()
-            self.state.restore_position(position)
-            self.tree = tree_before
+            if position is not None:
+                self.state.restore_position(position)
+                self.tree = tree_before
             for listener in self.rollback_listeners:
                 listener(self.state.size)
             raise
