@@ -23,6 +23,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
+from ledger.cli_backup import backup, restore
 from ledger.cli_import import import_command
 from ledger.cli_officer import activity_app, contract_app, credit_app, fund_app, payment_app
 from ledger.cli_options import DEFAULT_DB, DEFAULT_LOG_KEY, DbOption, LogKeyOption
@@ -56,6 +57,8 @@ app.add_typer(credit_app, name="credit")
 app.command("import")(import_command)
 app.command("report")(report_command)
 app.command("serve")(serve)
+app.command("backup")(backup)
+app.command("restore")(restore)
 
 
 def _fail(exc: GongxinError) -> NoReturn:
