@@ -1,0 +1,132 @@
+"""``gongxin backup`` while the server is writing, and ``gongxin restore`` into an empty
+database of either kind: the backup is a prefix of the live log ending at a signed checkpoint,
+the restored log passes ``gongxin-verify``, keeps the resident register, and continues the
+same log when served again."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ledger.export import export_bundle
+from ledger.log import Ledger
+from ledger.residents import ResidentRegister
+from ledger.signing import sign_statement
+from verifier.keys import parse_verifier_key
+
+from .api_server import GONGXIN, DemoTemplate, live_server
+from .pg_server import PgServer
+from .receipt_check import check_receipt
+
+VERIFY = str(Path(sys.executable).with_name("gongxin-verify"))
+JSON = {"content-type": "application/json"}
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([GONGXIN, *args], capture_output=True, text=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def restore_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'restored.db'}"
+    else:
+        pg: PgServer = request.getfixturevalue("pg")
+        yield pg.create_database(f"restored_{len(list(tmp_path.parent.iterdir()))}")
+
+
+def test_backup_while_writing_then_restore_and_continue(
+    demo_log: DemoTemplate, restore_url: str, tmp_path: Path
+) -> None:
+    finance = demo_log.signer("finance_officer")
+    stop = threading.Event()
+    written: list[int] = []
+
+    with live_server(demo_log, tmp_path / "live") as srv:
+
+        def write() -> None:
+            with srv.client() as http:
+                k = 0
+                while not stop.is_set():
+                    k += 1
+                    sub = sign_statement(
+                        "fund.appropriate",
+                        {
+                            "fund_id": f"F-BK-{k}",
+                            "fiscal_year": 2026,
+                            "programme": "备份测试",
+                            "source": "财政",
+                            "amount_fen": k,
+                        },
+                        finance,
+                    )
+                    r = http.post("/v1/statements", content=sub.canonical(), headers=JSON)
+                    assert r.status_code == 201, r.text
+                    written.append(r.json()["index"])
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        time.sleep(0.5)
+        done = run("backup", str(tmp_path / "backup.db"), "--db", srv.db_url)
+        time.sleep(0.3)
+        stop.set()
+        writer.join(30)
+        assert done.returncode == 0, done.stderr
+        live_lines = list(Ledger.open(srv.db_url, create=False, replay=False).iter_lines())
+    assert written and len(live_lines) > 2000
+
+    done = run("restore", str(tmp_path / "backup.db"), "--db", restore_url)
+    assert done.returncode == 0, done.stdout + done.stderr
+    with Ledger.open(restore_url, create=False) as restored:
+        size = restored.size
+        lines = list(restored.iter_lines())
+        export_bundle(restored, tmp_path / "export")
+    assert 2000 < size <= len(live_lines)
+    assert lines == live_lines[:size]  # a prefix of the live log, byte for byte
+    verified = subprocess.run(
+        [VERIFY, str(tmp_path / "export"), "--log-key", demo_log.log_vkey],
+        capture_output=True,
+        text=True,
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    resident = demo_log.residents()[0]
+    with ResidentRegister.open(restore_url, create=False) as register:
+        assert register.find_by_lookup_code(resident["lookup_code"]) == resident["resident_ref"]
+    # Refused: restoring over a log.
+    again = run("restore", str(tmp_path / "backup.db"), "--db", restore_url)
+    assert again.returncode == 2 and "already holds a log" in again.stderr
+    # The restored database continues the same log.
+    served = DemoTemplate(demo_log.db, demo_log.keys, restore_url)
+    with live_server(served, tmp_path / "after") as srv, srv.client() as http:
+        sub = sign_statement(
+            "fund.appropriate",
+            {
+                "fund_id": "F-BK-after",
+                "fiscal_year": 2026,
+                "programme": "恢复后",
+                "source": "财政",
+                "amount_fen": 1,
+            },
+            finance,
+        )
+        r = http.post("/v1/statements", content=sub.canonical(), headers=JSON)
+        assert r.status_code == 201, r.text
+        assert r.json()["index"] == size
+        check_receipt(r.json(), parse_verifier_key(demo_log.log_vkey), sub.statement.id)
+
+
+def test_backup_refuses_to_overwrite_and_restore_refuses_garbage(
+    demo_log: DemoTemplate, tmp_path: Path
+) -> None:
+    target = tmp_path / "b.db"
+    target.write_bytes(b"x")
+    done = run("backup", str(target), "--db", f"sqlite:///{demo_log.db}")
+    assert done.returncode == 2 and target.read_bytes() == b"x"
+    done = run("restore", str(target), "--db", f"sqlite:///{tmp_path / 'r.db'}")
+    assert done.returncode == 2
