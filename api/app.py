@@ -17,7 +17,7 @@ from typing import Any
 import swagger_ui_bundle
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 
 from api import (
@@ -29,6 +29,7 @@ from api import (
     routes_residents,
     routes_write,
 )
+from api.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from api.models import Health
 from api.settings import Settings
 from api.state import ServerState
@@ -86,6 +87,20 @@ def create_app(settings: Settings, *, state: ServerState | None = None) -> FastA
         if st is None:
             return {"status": "starting", "tree_size": 0, "origin": None}
         return {"status": "ok", "tree_size": st.sync()[0], "origin": st.ledger.origin}
+
+    @app.get(
+        "/metrics",
+        summary="运行指标 Prometheus metrics",
+        tags=["运维 ops"],
+        response_class=PlainTextResponse,
+    )
+    def metrics(request: Request) -> PlainTextResponse:
+        st: ServerState | None = getattr(request.app.state, "server", None)
+        if st is None:
+            return PlainTextResponse("", media_type=METRICS_CONTENT_TYPE)
+        return PlainTextResponse(
+            st.metrics.render(st.ledger.published()[0]), media_type=METRICS_CONTENT_TYPE
+        )
 
     return app
 

@@ -60,6 +60,7 @@ async def lookup(request: Request, st: State) -> dict[str, Any]:
     client address and in all (429 with ``Retry-After``)."""
     wait = st.limiter.check(_client(request, st.settings.trust_forwarded_for))
     if wait:
+        st.metrics.lookups.inc(label_value="rate_limited")
         raise Problem(
             429,
             "rate_limited",
@@ -72,6 +73,7 @@ async def lookup(request: Request, st: State) -> dict[str, Any]:
     if not isinstance(code, str) or len(code) > 64:
         raise Problem(400, "request.json", "须提供查询码 code is required", field="code")
     ref = await run_in_threadpool(st.register.find_by_lookup_code, code)
+    st.metrics.lookups.inc(label_value="found" if ref else "not_found")
     if ref is None:
         raise Problem(
             404, "not_found", "查询码无效或已注销 no resident has this lookup code", field="code"

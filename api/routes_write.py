@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Annotated, Any
 
@@ -17,6 +18,7 @@ from api.receipts import receipts_json
 from api.state import ServerState, server
 from verifier.errors import GongxinError
 
+log = logging.getLogger("gongxin.api")
 router = APIRouter(prefix="/v1", tags=["写入 write"])
 State = Annotated[ServerState, Depends(server)]
 
@@ -54,10 +56,32 @@ async def _append(
         problem = from_error(exc)
         if single and problem.field and problem.field.startswith("batch[0]"):
             problem.field = problem.field.removeprefix("batch[0]").lstrip(".") or None
+        st.metrics.rejected.inc(label_value=problem.code)
+        log.info(
+            "write refused",
+            extra={
+                "event": "reject",
+                "rule": problem.code,
+                "field": problem.field,
+                "statements": len(items),
+            },
+        )
         raise problem from None
     t1 = time.perf_counter()
     body = await run_in_threadpool(receipts_json, st.ledger, receipts)
     t2 = time.perf_counter()
+    st.metrics.write_seconds.observe(t2 - t0)
+    new = [r.index for r in receipts if not r.duplicate]
+    log.info(
+        "appended",
+        extra={
+            "event": "append",
+            "statements": len(receipts),
+            "new": len(new),
+            "first_index": new[0] if new else None,
+            "ms": round((t2 - t0) * 1000, 1),
+        },
+    )
     timing = f"append;dur={(t1 - t0) * 1000:.1f}, proof;dur={(t2 - t1) * 1000:.1f}"
     return body, 200 if all(r.duplicate for r in receipts) else 201, timing
 

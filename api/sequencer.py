@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from api.index import PostingIndex
+from api.metrics import Metrics
 from ledger.log import Ledger
 from ledger.records import Receipt
 from verifier.errors import GongxinError
@@ -37,9 +38,10 @@ class _Request:
 class Sequencer:
     """Serialises appends to ``ledger`` and keeps ``index`` in step with them."""
 
-    def __init__(self, ledger: Ledger, index: PostingIndex) -> None:
+    def __init__(self, ledger: Ledger, index: PostingIndex, metrics: Metrics | None = None) -> None:
         self.ledger = ledger
         self.index = index
+        self.metrics = metrics or Metrics()
         self.lock = threading.Lock()
         self._pending: list[_Request] = []
         self._wake = threading.Condition()
@@ -116,9 +118,13 @@ class Sequencer:
         with self.lock:
             receipts = self.ledger.append_batch(submissions)
             self.index.commit()
-            self.entries_appended += sum(1 for r in receipts if not r.duplicate)
-            self.groups_committed += 1
-            return receipts
+            new = sum(1 for r in receipts if not r.duplicate)
+        self.entries_appended += new
+        self.groups_committed += 1
+        self.metrics.appended.inc(new)
+        self.metrics.groups.inc()
+        self.metrics.group_size.observe(len(submissions))
+        return receipts
 
 
 def _resolve(req: _Request, outcome: list[Receipt] | BaseException) -> None:

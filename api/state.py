@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from api.index import PostingIndex
+from api.metrics import Metrics
 from api.problems import Problem
 from api.ratelimit import LookupLimiter
 from api.sequencer import Sequencer
@@ -28,6 +29,7 @@ class ServerState:
     sequencer: Sequencer | None
     register: ResidentRegister
     limiter: LookupLimiter
+    metrics: Metrics
 
     @classmethod
     def open(cls, settings: Settings) -> ServerState:
@@ -53,7 +55,8 @@ class ServerState:
         index.commit()
         ledger.rollback_listeners.append(index.truncate)
         register = ResidentRegister.open(settings.database_url)
-        sequencer = Sequencer(ledger, index) if log_key is not None else None
+        metrics = Metrics()
+        sequencer = Sequencer(ledger, index, metrics) if log_key is not None else None
         return cls(
             settings,
             ledger,
@@ -61,6 +64,7 @@ class ServerState:
             sequencer,
             register,
             LookupLimiter(settings.lookups_per_minute, settings.lookups_global_per_minute),
+            metrics,
         )
 
     def close(self) -> None:

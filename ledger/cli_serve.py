@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -47,6 +48,10 @@ def serve(
         ),
     ] = 1,
     log_level: Annotated[str, typer.Option("--log-level", help="日志级别")] = "info",
+    log_format: Annotated[
+        str,
+        typer.Option("--log-format", help="日志格式 json (one object per line, default) or text"),
+    ] = "json",
 ) -> None:
     """启动接口服务 — serve the HTTP API (docs/API.md): writes, the log and its proofs,
     public fund information, residents' credits and the /credits page. Ctrl-C stops it
@@ -54,6 +59,7 @@ def serve(
     import uvicorn
 
     from api.app import SETTINGS_ENV, create_app
+    from api.logs import log_config
     from api.settings import Settings
 
     if not read_only and not log_key_file.exists():
@@ -79,6 +85,16 @@ def serve(
         "proxy_headers": trust_forwarded_for,
         "timeout_graceful_shutdown": 30,
     }
+    if log_format == "json":
+        common["log_config"] = log_config(log_level)
+    elif log_format != "text":
+        typer.echo("✗ --log-format must be json or text", err=True)
+        raise typer.Exit(2)
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT (stops accepting, finishes requests,
+    # the app's shutdown commits the queued writes), then re-raises the signal to the handler
+    # it found: make that a no-op, so a graceful stop exits 0 rather than "killed by signal".
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
     if workers == 1:
         uvicorn.run(create_app(settings), **common)
     else:
