@@ -26,7 +26,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, Table, func, insert, inspect, select
 
-from ledger import residents, storage
+from ledger import migrate, residents, storage
 from verifier import merkle
 from verifier.checkpoint import parse_checkpoint_body
 from verifier.errors import InputError, VerificationError
@@ -71,14 +71,12 @@ def backup(source_url: str, destination: Path, *, force: bool = False) -> Backup
     source = storage.open_engine(source_url, must_exist=True)
     target = storage.open_engine(f"sqlite:///{tmp}")
     try:
-        storage.metadata.create_all(target)
-        residents.metadata.create_all(target)
+        storage.create_schema(target)
         with source.connect() as src:
             if source.dialect.name == "postgresql":
                 src = src.execution_options(isolation_level="REPEATABLE READ")
             with src.begin():
                 info = _copy(src, target, with_register=_has_register(source))
-        storage.install_append_only_triggers(target)
     except BaseException:
         target.dispose()
         tmp.unlink(missing_ok=True)
@@ -117,11 +115,10 @@ def restore(backup_file: Path, destination_url: str) -> BackupInfo:
                         "the destination already holds a log; restore into an empty database",
                         field="database",
                     )
-        storage.metadata.create_all(target)
-        residents.metadata.create_all(target)
+        migrate.require_head(source)
+        storage.create_schema(target)
         with source.connect() as src, src.begin():
             info = _copy(src, target, with_register=_has_register(source))
-        storage.install_append_only_triggers(target)
     finally:
         source.dispose()
         target.dispose()

@@ -24,6 +24,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from ledger.cli_backup import backup, restore
+from ledger.cli_db import db_app
 from ledger.cli_import import import_command
 from ledger.cli_officer import activity_app, contract_app, credit_app, fund_app, payment_app
 from ledger.cli_options import DEFAULT_DB, DEFAULT_LOG_KEY, DbOption, LogKeyOption
@@ -49,6 +50,7 @@ prove_app = typer.Typer(
 app.add_typer(keys_app, name="keys")
 app.add_typer(prove_app, name="prove")
 app.add_typer(residents_app, name="residents")
+app.add_typer(db_app, name="db")
 app.add_typer(fund_app, name="fund")
 app.add_typer(contract_app, name="contract")
 app.add_typer(payment_app, name="payment")

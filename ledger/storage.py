@@ -25,6 +25,7 @@ from sqlalchemy import (
     Column,
     Connection,
     Engine,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -33,6 +34,7 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    inspect,
 )
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
@@ -64,6 +66,8 @@ entries = Table(
     Column("kind", String(64), nullable=False),
     Column("line", LargeBinary, nullable=False),
     Column("leaf_hash", LargeBinary(32), nullable=False),
+    # Migration 0002: entries by kind, for operators' queries ("every payment.propose").
+    Index("ix_entries_kind", "kind"),
 )
 
 merkle_nodes = Table(
@@ -185,42 +189,53 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 def create_schema(engine: Engine) -> None:
-    """Create the tables and triggers if missing. Idempotent."""
-    metadata.create_all(engine)
-    install_append_only_triggers(engine)
+    """Create the schema in an empty database, at the newest migration; on a database that
+    has it, check that it is at the newest migration (no DDL: the server may run as a role
+    that only reads and inserts). Raises :class:`InputError` for an older schema: run
+    ``gongxin db upgrade`` (:mod:`ledger.migrate`)."""
+    from ledger import migrate, residents  # local: both import this module
+
+    if not inspect(engine).has_table(entries.name):
+        metadata.create_all(engine)
+        residents.metadata.create_all(engine)
+        with engine.begin() as conn:
+            install_append_only_triggers(conn)
+            migrate.stamp_head(conn)
+        return
+    migrate.require_head(engine)
 
 
-def install_append_only_triggers(engine: Engine) -> None:
-    """Make every ledger table reject UPDATE and DELETE inside the database itself."""
-    with engine.begin() as conn:
-        for table in APPEND_ONLY_TABLES:
-            if engine.dialect.name == "sqlite":
-                for op in ("UPDATE", "DELETE"):
-                    conn.exec_driver_sql(
-                        f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} "
-                        f"BEFORE {op} ON {table} BEGIN "
-                        f"SELECT RAISE(ABORT, 'gongxin: {table} is append-only'); END"
-                    )
-                # INSERT OR REPLACE deletes the conflicting row without firing DELETE
-                # triggers (unless a connection enables recursive_triggers), so refuse any
-                # insert that collides with an existing key, on every connection.
-                clash = " OR ".join(f"{_key_match(cols)}" for cols in _UNIQUE_KEYS[table])
+def install_append_only_triggers(conn: Connection) -> None:
+    """Make every ledger table reject UPDATE and DELETE inside the database itself (run
+    inside the caller's transaction)."""
+    for table in APPEND_ONLY_TABLES:
+        if conn.dialect.name == "sqlite":
+            for op in ("UPDATE", "DELETE"):
                 conn.exec_driver_sql(
-                    f"CREATE TRIGGER IF NOT EXISTS {table}_no_replace "
-                    f"BEFORE INSERT ON {table} WHEN EXISTS (SELECT 1 FROM {table} WHERE {clash}) "
-                    f"BEGIN SELECT RAISE(ABORT, 'gongxin: {table} is append-only'); END"
+                    f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} "
+                    f"BEFORE {op} ON {table} BEGIN "
+                    f"SELECT RAISE(ABORT, 'gongxin: {table} is append-only'); END"
                 )
-            elif engine.dialect.name == "postgresql":
-                conn.exec_driver_sql(
-                    "CREATE OR REPLACE FUNCTION gongxin_append_only() RETURNS trigger "
-                    "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION "
-                    "'gongxin: %% is append-only', TG_TABLE_NAME; END $$"
-                )
-                conn.exec_driver_sql(
-                    f"CREATE OR REPLACE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE "
-                    f"OR TRUNCATE ON {table} FOR EACH STATEMENT "
-                    f"EXECUTE FUNCTION gongxin_append_only()"
-                )
+            # INSERT OR REPLACE deletes the conflicting row without firing DELETE
+            # triggers (unless a connection enables recursive_triggers), so refuse any
+            # insert that collides with an existing key, on every connection.
+            clash = " OR ".join(f"{_key_match(cols)}" for cols in _UNIQUE_KEYS[table])
+            conn.exec_driver_sql(
+                f"CREATE TRIGGER IF NOT EXISTS {table}_no_replace "
+                f"BEFORE INSERT ON {table} WHEN EXISTS (SELECT 1 FROM {table} WHERE {clash}) "
+                f"BEGIN SELECT RAISE(ABORT, 'gongxin: {table} is append-only'); END"
+            )
+        elif conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(
+                "CREATE OR REPLACE FUNCTION gongxin_append_only() RETURNS trigger "
+                "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION "
+                "'gongxin: %% is append-only', TG_TABLE_NAME; END $$"
+            )
+            conn.exec_driver_sql(
+                f"CREATE OR REPLACE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE "
+                f"OR TRUNCATE ON {table} FOR EACH STATEMENT "
+                f"EXECUTE FUNCTION gongxin_append_only()"
+            )
 
 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[tuple[Any, ...]]) -> None:

@@ -442,7 +442,8 @@ def db_snapshot(path: Path) -> dict[str, list[tuple[Any, ...]]]:
             )
         ]
         for t in tables:
-            out[t] = conn.execute(f'SELECT * FROM "{t}" ORDER BY 1, 2').fetchall()
+            rows = conn.execute(f'SELECT * FROM "{t}"').fetchall()
+            out[t] = sorted(rows, key=lambda r: tuple(repr(v) for v in r))
         return out
     finally:
         conn.close()
