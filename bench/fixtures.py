@@ -218,6 +218,7 @@ def ensure_demo_db(
         if problem is None:
             if not quiet:
                 print(f"  reusing cached demo log {path} ({entries:,} entries)", flush=True)
+            _upgrade_schema(path)
             return path
         print(
             f"  cache {path} is not the {entries:,}-entry seed-{seed} demo ({problem}); rebuilding"
@@ -242,6 +243,21 @@ def ensure_demo_db(
         flush=True,
     )
     return path
+
+
+def _upgrade_schema(path: Path) -> None:
+    """Bring a cache built by an older version to the current schema (migrations add, never
+    rewrite: the cached entries stay as they are)."""
+    from ledger import migrate, storage
+
+    engine = storage.open_engine(url_of(path), must_exist=True)
+    try:
+        current = migrate.current_revision(engine)
+    finally:
+        engine.dispose()
+    if current != migrate.HEAD:
+        migrate.upgrade(url_of(path))
+        print(f"  upgraded the cache's schema from revision {current} to {migrate.HEAD}")
 
 
 def open_ledger(path: Path | str, seed: int = DEFAULT_SEED, **kwargs: Any) -> Ledger:

@@ -115,8 +115,9 @@ def restore(backup_file: Path, destination_url: str) -> BackupInfo:
                         "the destination already holds a log; restore into an empty database",
                         field="database",
                     )
-        migrate.require_head(source)
-        storage.create_schema(target)
+        if migrate.current_revision(source) is None:
+            raise InputError("not a Gongxin backup (no ledger tables)", field=str(backup_file))
+        storage.create_schema(target)  # backups of older versions restore at the new schema
         with source.connect() as src, src.begin():
             info = _copy(src, target, with_register=_has_register(source))
     finally:
