@@ -221,10 +221,22 @@ class Ledger:
         # driver (a row-value "(level, idx) IN (VALUES …)" makes SQLite scan the whole
         # table, and compiling a SQLAlchemy expression costs more than the lookups).
         unique = list(set(keys))
-        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        pair = f"(level = {mark} AND idx = {mark})"
-        sql = f"SELECT level, idx, hash FROM merkle_nodes WHERE {' OR '.join([pair] * len(unique))}"
-        rows = conn.exec_driver_sql(sql, tuple(v for key in unique for v in key))
+        if conn.dialect.name == "postgresql":
+            # Two arrays joined against the primary key: one plan whatever the count.
+            rows = conn.exec_driver_sql(
+                "SELECT n.level, n.idx, n.hash FROM merkle_nodes n JOIN "
+                "unnest(%s::integer[], %s::bigint[]) AS k(level, idx) "
+                "ON n.level = k.level AND n.idx = k.idx",
+                ([k[0] for k in unique], [k[1] for k in unique]),
+            )
+        else:
+            mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+            pair = f"(level = {mark} AND idx = {mark})"
+            where = " OR ".join([pair] * len(unique))
+            rows = conn.exec_driver_sql(
+                f"SELECT level, idx, hash FROM merkle_nodes WHERE {where}",
+                tuple(v for key in unique for v in key),
+            )
         found = {(lvl, idx): bytes(h) for lvl, idx, h in rows}
         missing = [k for k in keys if k not in found]
         if missing:

@@ -147,7 +147,9 @@ def _create(url: str) -> Engine:
     elif url.startswith("postgresql"):
         if url.startswith(("postgresql://", "postgres://")):
             url = "postgresql+psycopg://" + url.split("://", 1)[1]  # psycopg 3, not psycopg2
-        engine = create_engine(url, pool_pre_ping=True)
+        # No pre-ping (it doubles the round trips of every short read, e.g. a proof): a
+        # connection broken by a database restart fails one request and is discarded.
+        engine = create_engine(url, pool_recycle=3600)
         _configure_postgresql(engine)
     else:
         engine = create_engine(url, pool_pre_ping=True)
