@@ -222,12 +222,14 @@ class Ledger:
         # table, and compiling a SQLAlchemy expression costs more than the lookups).
         unique = list(set(keys))
         if conn.dialect.name == "postgresql":
-            # Two arrays joined against the primary key: one plan whatever the count.
+            # A VALUES list joined against the primary key: the planner sees how few keys
+            # there are and probes the index for each (an unnest() of arrays is estimated
+            # at 100 rows and may be hash-joined against the whole table).
+            values = ", ".join(["(%s::integer, %s::bigint)"] * len(unique))
             rows = conn.exec_driver_sql(
                 "SELECT n.level, n.idx, n.hash FROM merkle_nodes n JOIN "
-                "unnest(%s::integer[], %s::bigint[]) AS k(level, idx) "
-                "ON n.level = k.level AND n.idx = k.idx",
-                ([k[0] for k in unique], [k[1] for k in unique]),
+                f"(VALUES {values}) AS k(level, idx) ON n.level = k.level AND n.idx = k.idx",
+                tuple(v for key in unique for v in key),
             )
         else:
             mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
