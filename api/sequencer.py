@@ -48,9 +48,6 @@ class Sequencer:
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="gongxin-writer", daemon=True)
         self._thread.start()
-        #: Appends and groups committed, for /healthz and benchmarks.
-        self.entries_appended = 0
-        self.groups_committed = 0
 
     async def submit(self, submissions: Sequence[bytes]) -> list[Receipt]:
         """Append ``submissions`` atomically; their receipts in order. Raises what
@@ -119,8 +116,6 @@ class Sequencer:
             receipts = self.ledger.append_batch(submissions)
             self.index.commit()
             new = sum(1 for r in receipts if not r.duplicate)
-        self.entries_appended += new
-        self.groups_committed += 1
         self.metrics.appended.inc(new)
         self.metrics.groups.inc()
         self.metrics.group_size.observe(len(submissions))

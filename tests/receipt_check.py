@@ -4,6 +4,9 @@ from the spec with the verifier's primitives — the tests' independent check.""
 from __future__ import annotations
 
 import base64
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 from verifier import merkle
@@ -23,3 +26,16 @@ def check_receipt(receipt: dict[str, Any], log_key: VerifierKey, statement_id: s
     assert entry.statement.id == statement_id
     path = [base64.b64decode(h) for h in receipt["inclusion_path"]]
     merkle.verify_inclusion(leaf, receipt["index"], cp.size, path, cp.root)
+
+
+def verify_export_zip(archive: bytes, log_vkey: str, workdir: Path) -> None:
+    """Run ``gongxin-verify`` on a downloaded export zip (``GET /v1/log/export``) with the
+    pinned log key; raise unless it exits 0 (valid)."""
+    path = workdir / "export.zip"
+    path.write_bytes(archive)
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("gongxin-verify")), str(path), "--log-key", log_vkey],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
