@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import Request
 
 from api.problems import Problem
-from verifier.canonical import CanonicalError, canonical_bytes, parse_canonical
+from verifier.core.canonical import CanonicalError, canonical_bytes, parse_canonical
 
 #: Default body limit: 8 MiB, a batch of 1,000 large submissions with room to spare.
 DEFAULT_MAX_BODY = 8 * 1024 * 1024

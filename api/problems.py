@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from verifier.errors import GongxinError, InputError, VerificationError
+from verifier.core.errors import GongxinError, InputError, VerificationError
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("gongxin.api")

@@ -23,7 +23,7 @@ from api.models import (
 from api.problems import not_found
 from api.state import ServerState, server
 from ledger.trace import TARGET_NAMES, assemble_trace, lines_at
-from verifier.entry import parse_entry_line
+from verifier.core.entry import parse_entry_line
 from verifier.rules import Posting
 from verifier.rules.funds import Contract, Fund, FundBook, Party, Payment
 

@@ -18,6 +18,7 @@ from api.models import ConsistencyBody, InclusionBody
 from api.problems import Problem
 from api.state import ServerState, server
 from ledger.export import export_bundle
+from verifier.core.bundle import BUNDLE_FILES
 
 router = APIRouter(prefix="/v1/log", tags=["日志 log"])
 State = Annotated[ServerState, Depends(server)]
@@ -132,7 +133,7 @@ def export(st: State) -> FileResponse:
         size = export_bundle(st.ledger, bundle)
         archive = work / "export.zip"
         with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            for name in ("entries.jsonl", "checkpoint", "log.vkey"):
+            for name in BUNDLE_FILES:
                 zf.write(bundle / name, f"gongxin-export/{name}")
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)

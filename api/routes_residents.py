@@ -18,11 +18,11 @@ from api.models import LookupRequest, ResidentBody
 from api.problems import Problem
 from api.state import ServerState, server
 from ledger.trace import lines_at
-from verifier import merkle
-from verifier.entry import parse_entry_line
-from verifier.figures import CREDIT_SIGN
+from verifier.core import merkle
+from verifier.core.entry import parse_entry_line
+from verifier.reports.figures import CREDIT_SIGN
+from verifier.reports.tracing import describe
 from verifier.rules.credits import CreditBook
-from verifier.tracing import describe
 
 router = APIRouter(prefix="/v1/residents", tags=["居民 residents"])
 State = Annotated[ServerState, Depends(server)]

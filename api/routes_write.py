@@ -16,7 +16,7 @@ from api.models import ReceiptBody, ReceiptsBody, submission_schema
 from api.problems import Problem, from_error, not_found
 from api.receipts import receipts_json
 from api.state import ServerState, server
-from verifier.errors import GongxinError
+from verifier.core.errors import GongxinError
 
 log = logging.getLogger("gongxin.api")
 router = APIRouter(prefix="/v1", tags=["写入 write"])

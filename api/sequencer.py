@@ -22,7 +22,7 @@ from api.index import PostingIndex
 from api.metrics import Metrics
 from ledger.log import Ledger
 from ledger.records import Receipt
-from verifier.errors import GongxinError
+from verifier.core.errors import GongxinError
 
 #: The most submissions one group may carry (a group is one transaction).
 MAX_GROUP = 2000

@@ -14,10 +14,10 @@ from api.problems import Problem
 from api.ratelimit import LookupLimiter
 from api.sequencer import Sequencer
 from api.settings import Settings
-from ledger.keyfile import read_private_key
 from ledger.log import Ledger
 from ledger.residents import ResidentRegister
-from verifier.errors import InputError
+from ledger.signing.keyfile import read_private_key
+from verifier.core.errors import InputError
 from verifier.rules import DomainRules
 
 

@@ -52,7 +52,7 @@ def _rate(calls: list[tuple[int, float]]) -> float:
 
 def _warm_pool(ledger: fixtures.Ledger, pre: fixtures.Presigned) -> None:
     """Start the verification workers before timing (the pool starts lazily)."""
-    from verifier.entry import parse_submission
+    from verifier.core.entry import parse_submission
 
     triples = []
     keys = fixtures.derive_keys(fixtures.DEFAULT_SEED)

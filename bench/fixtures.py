@@ -49,7 +49,7 @@ import primitives  # noqa: F401  (puts the repository on sys.path)
 import ledger.demo as demo
 from ledger.demo import DEMO_START, DemoClock, Scenario, build_demo, derive_keys, scale_for
 from ledger.log import Ledger
-from verifier.entry import Submission
+from verifier.core.entry import Submission
 
 DEFAULT_SEED = 1
 CACHE_DIR = Path(os.environ.get("GONGXIN_BENCH_CACHE", "/tmp/gongxin-bench"))
@@ -248,7 +248,8 @@ def ensure_demo_db(
 def _upgrade_schema(path: Path) -> None:
     """Bring a cache built by an older version to the current schema (migrations add, never
     rewrite: the cached entries stay as they are)."""
-    from ledger import migrate, storage
+    from ledger.store import engine as storage
+    from ledger.store import migrate
 
     engine = storage.open_engine(url_of(path), must_exist=True)
     try:

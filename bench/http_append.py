@@ -39,10 +39,10 @@ from pathlib import Path
 import httpx
 import primitives as P
 
-from ledger.signing import sign_statement
+from ledger.signing.statements import sign_statement
 from tests.api_server import DemoTemplate, demo_template, live_server
 from tests.receipt_check import check_receipt
-from verifier.keys import parse_verifier_key
+from verifier.core.keys import parse_verifier_key
 
 TARGET_BATCH_RATE = 3_000
 TARGET_P99_MS = 300

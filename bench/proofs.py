@@ -40,7 +40,8 @@ from typing import TypeVar
 import fixtures
 import primitives as P
 
-from verifier import merkle
+from ledger import proofs
+from verifier.core import merkle
 
 TARGET_MEDIAN_S = 1e-3
 T = TypeVar("T")
@@ -183,13 +184,13 @@ def main() -> None:
 
     def incl_nodes(a: tuple[int, int]) -> list[tuple[int, int]]:
         i, size = a
-        ranges = merkle.inclusion_ranges(i, size)
-        return merkle.nodes_needed([*ranges, (0, size)]) + merkle.peak_nodes(size)
+        ranges = proofs.inclusion_ranges(i, size)
+        return proofs.nodes_needed([*ranges, (0, size)]) + proofs.peak_nodes(size)
 
     def cons_nodes(a: tuple[int, int]) -> list[tuple[int, int]]:
         s1, s2 = a
-        ranges = merkle.consistency_ranges(s1, s2)
-        return list({*merkle.nodes_needed(ranges), *merkle.peak_nodes(s1), *merkle.peak_nodes(s2)})
+        ranges = proofs.consistency_ranges(s1, s2)
+        return list({*proofs.nodes_needed(ranges), *proofs.peak_nodes(s1), *proofs.peak_nodes(s2)})
 
     kinds: list[tuple[str, Callable[[], Args], Callable[[tuple[int, int]], object], Nodes]] = [
         (

@@ -45,6 +45,8 @@ from typing import Any
 import fixtures
 import primitives as P
 
+from verifier.core.bundle import ENTRIES_FILE
+
 TARGET_FRACTION = 0.70
 TARGET_RSS_MB = 200.0
 
@@ -64,11 +66,7 @@ def ensure_bundle(db: Path, bundle: Path, seed: int) -> tuple[int, int]:
     from ledger.export import export_bundle
 
     cp = bundle / "checkpoint"
-    if (
-        cp.exists()
-        and (bundle / "entries.jsonl").exists()
-        and cp.read_text() == latest_checkpoint(db)
-    ):
+    if cp.exists() and (bundle / ENTRIES_FILE).exists() and cp.read_text() == latest_checkpoint(db):
         print(f"  reusing export bundle {bundle}")
     else:
         print(f"  exporting {db} to {bundle} ...", flush=True)
@@ -84,7 +82,7 @@ def ensure_bundle(db: Path, bundle: Path, seed: int) -> tuple[int, int]:
             flush=True,
         )
     entries = sigs = 0
-    with (bundle / "entries.jsonl").open("rb") as fh:
+    with (bundle / ENTRIES_FILE).open("rb") as fh:
         while block := fh.read(1 << 24):
             entries += block.count(b"\n")
             sigs += block.count(b'","sig":"')
@@ -96,8 +94,8 @@ def ensure_bundle(db: Path, bundle: Path, seed: int) -> tuple[int, int]:
 
 def child(bundle: Path, vkey_file: Path, workers: int) -> None:
     """Run one verification in this (fresh) process; print one JSON line."""
-    from verifier.audit import verify_bundle
-    from verifier.keys import parse_verifier_key
+    from verifier.cli.bundle import verify_bundle
+    from verifier.core.keys import parse_verifier_key
 
     log_key = parse_verifier_key(vkey_file.read_text().strip())
     rss0 = P.peak_rss_mb()
@@ -202,7 +200,7 @@ def main() -> None:
     else:
         print(f"  using the given bundle {bundle}")
         entries, sigs = ensure_bundle(db, bundle, args.seed) if db.exists() else (0, 0)
-    mb = (bundle / "entries.jsonl").stat().st_size / 2**20
+    mb = (bundle / ENTRIES_FILE).stat().st_size / 2**20
     print(f"  bundle: {entries:,} entries, {sigs:,} signatures, entries.jsonl {mb:,.0f} MiB")
     vkey_file = fixtures.CACHE_DIR / f"log-seed{args.seed}.vkey"
     vkey_file.write_text(f"{fixtures.derive_keys(args.seed).log.verifier()}\n")

@@ -26,11 +26,12 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, Table, func, insert, inspect, select
 
-from ledger import migrate, residents, storage
-from verifier import merkle
-from verifier.checkpoint import parse_checkpoint_body
-from verifier.errors import InputError, VerificationError
-from verifier.note import open_note
+from ledger.store import engine as storage
+from ledger.store import migrate, schema
+from verifier.core import compact_range, merkle
+from verifier.core.checkpoint import parse_checkpoint_body
+from verifier.core.errors import InputError, VerificationError
+from verifier.core.note import open_note
 
 #: Tables copied, in order, with the columns they are read in order of.
 _LEDGER_TABLES: tuple[tuple[Table, tuple[str, ...]], ...] = (
@@ -40,8 +41,8 @@ _LEDGER_TABLES: tuple[tuple[Table, tuple[str, ...]], ...] = (
     (storage.entries, ("idx",)),
 )
 _REGISTER_TABLES: tuple[tuple[Table, tuple[str, ...]], ...] = (
-    (residents.community_secrets, ("community",)),
-    (residents.resident_register, ("register_no",)),
+    (schema.community_secrets, ("community",)),
+    (schema.resident_register, ("register_no",)),
 )
 _PAGE = 5_000
 
@@ -71,7 +72,7 @@ def backup(source_url: str, destination: Path, *, force: bool = False) -> Backup
     source = storage.open_engine(source_url, must_exist=True)
     target = storage.open_engine(f"sqlite:///{tmp}")
     try:
-        storage.create_schema(target)
+        migrate.create_schema(target)
         with source.connect() as src:
             if source.dialect.name == "postgresql":
                 src = src.execution_options(isolation_level="REPEATABLE READ")
@@ -98,7 +99,7 @@ def restore(backup_file: Path, destination_url: str) -> BackupInfo:
     Raises :class:`InputError` if the destination already holds a log or the file is not a
     backup, :class:`VerificationError` if the restored log does not check. Cost: O(size).
     """
-    from ledger.log import Ledger  # local: the log module imports the storage layer
+    from ledger.log import Ledger
 
     backup_file = Path(backup_file)
     if not backup_file.is_file():
@@ -117,7 +118,7 @@ def restore(backup_file: Path, destination_url: str) -> BackupInfo:
                     )
         if migrate.current_revision(source) is None:
             raise InputError("not a Gongxin backup (no ledger tables)", field=str(backup_file))
-        storage.create_schema(target)  # backups of older versions restore at the new schema
+        migrate.create_schema(target)  # backups of older versions restore at the new schema
         with source.connect() as src, src.begin():
             info = _copy(src, target, with_register=_has_register(source))
     finally:
@@ -130,7 +131,7 @@ def restore(backup_file: Path, destination_url: str) -> BackupInfo:
             )
         assert ledger.log_vkey is not None
         root = parse_checkpoint_body(open_note(info.checkpoint, [ledger.log_vkey]).text).root
-        tree = merkle.CompactRange()
+        tree = compact_range.CompactRange()
         for line in ledger.iter_lines():
             tree.append(merkle.leaf_hash(line))
         if tree.root() != root or ledger.tree.root() != root:
@@ -141,7 +142,7 @@ def restore(backup_file: Path, destination_url: str) -> BackupInfo:
 
 
 def _has_register(engine: Engine) -> bool:
-    return inspect(engine).has_table(residents.resident_register.name)
+    return inspect(engine).has_table(schema.resident_register.name)
 
 
 def _copy(src: Connection, target: Engine, *, with_register: bool) -> BackupInfo:
@@ -154,7 +155,7 @@ def _copy(src: Connection, target: Engine, *, with_register: bool) -> BackupInfo
     vkey = src.execute(
         select(storage.meta.c.value).where(storage.meta.c.name == "log_vkey")
     ).scalar_one()
-    from verifier.keys import parse_verifier_key
+    from verifier.core.keys import parse_verifier_key
 
     size = parse_checkpoint_body(open_note(note, [parse_verifier_key(vkey)]).text).size
     rows = 0

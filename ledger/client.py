@@ -25,11 +25,11 @@ from typing import Any
 
 import httpx
 
-from verifier import merkle
-from verifier.checkpoint import Checkpoint, open_checkpoint
-from verifier.entry import Submission, parse_entry_line
-from verifier.errors import GongxinError, InputError, VerificationError
-from verifier.keys import VerifierKey, parse_verifier_key
+from verifier.core import merkle
+from verifier.core.checkpoint import Checkpoint, open_checkpoint
+from verifier.core.entry import Submission, parse_entry_line
+from verifier.core.errors import GongxinError, InputError, VerificationError
+from verifier.core.keys import VerifierKey, parse_verifier_key
 
 __all__ = [
     "MAX_BATCH",

@@ -11,9 +11,10 @@ import os
 from pathlib import Path
 
 from ledger.log import Ledger
-from verifier.checkpoint import parse_checkpoint_body
-from verifier.errors import InputError
-from verifier.note import open_note
+from verifier.core.bundle import BUNDLE_FILES, CHECKPOINT_FILE, ENTRIES_FILE, LOG_VKEY_FILE
+from verifier.core.checkpoint import parse_checkpoint_body
+from verifier.core.errors import InputError
+from verifier.core.note import open_note
 
 
 def export_bundle(ledger: Ledger, directory: Path, *, force: bool = False) -> int:
@@ -26,11 +27,7 @@ def export_bundle(ledger: Ledger, directory: Path, *, force: bool = False) -> in
     if directory.exists() and not directory.is_dir():
         raise InputError("exists and is not a directory", field=str(directory))
     if directory.is_dir() and not force:
-        unexpected = {p.name for p in directory.iterdir()} - {
-            "entries.jsonl",
-            "checkpoint",
-            "log.vkey",
-        }
+        unexpected = {p.name for p in directory.iterdir()} - set(BUNDLE_FILES)
         if unexpected:
             raise InputError(
                 "directory holds other files; choose an empty directory or pass --force",
@@ -41,7 +38,7 @@ def export_bundle(ledger: Ledger, directory: Path, *, force: bool = False) -> in
     assert ledger.log_vkey is not None
     text = open_note(note, [ledger.log_vkey]).text
     size = parse_checkpoint_body(text).size
-    tmp = directory / ".entries.jsonl.tmp"
+    tmp = directory / f".{ENTRIES_FILE}.tmp"
     with tmp.open("wb") as fh:
         count = 0
         for line in ledger.iter_lines(0, size):
@@ -53,9 +50,9 @@ def export_bundle(ledger: Ledger, directory: Path, *, force: bool = False) -> in
     if count != size:
         tmp.unlink()
         raise InputError(f"database holds {count} entries but its checkpoint covers {size}")
-    os.replace(tmp, directory / "entries.jsonl")
-    _write_atomic(directory / "checkpoint", note.encode("utf-8"))
-    _write_atomic(directory / "log.vkey", f"{ledger.log_vkey}\n".encode())
+    os.replace(tmp, directory / ENTRIES_FILE)
+    _write_atomic(directory / CHECKPOINT_FILE, note.encode("utf-8"))
+    _write_atomic(directory / LOG_VKEY_FILE, f"{ledger.log_vkey}\n".encode())
     return count
 
 

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, inspect, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from ledger import storage
+from ledger import proofs
 from ledger.preverify import PARALLEL_MIN, PREVERIFY_CHUNK, PreVerification
 from ledger.records import (
     Clock,
@@ -38,16 +38,20 @@ from ledger.records import (
     format_log_time,
     utc_now,
 )
-from verifier import merkle
-from verifier.canonical import CanonicalError
-from verifier.checkpoint import Checkpoint, sign_checkpoint
-from verifier.entry import Entry, Submission, entry_bytes, parse_entry_line, parse_submission
-from verifier.errors import InputError, InvalidEntry, VerificationError
-from verifier.journal import Journal
-from verifier.keys import SignerKey, VerifierKey, parse_verifier_key
-from verifier.parallel import SignaturePool
+from ledger.signing.keys import SignerKey
+from ledger.signing.notes import sign_checkpoint
+from ledger.store import engine as storage
+from ledger.store import migrate, schema
+from verifier.cli.parallel import SignaturePool
+from verifier.core import compact_range, merkle
+from verifier.core.canonical import CanonicalError
+from verifier.core.checkpoint import Checkpoint
+from verifier.core.entry import Entry, Submission, entry_bytes, parse_entry_line, parse_submission
+from verifier.core.errors import InputError, InvalidEntry, VerificationError
+from verifier.core.keys import VerifierKey, parse_verifier_key
 from verifier.rules import DomainRules
-from verifier.state import LogState, Rulebook
+from verifier.rules.journal import Journal
+from verifier.rules.log_state import LogState, Rulebook
 
 #: Nodes fetched per query by :meth:`Ledger.inclusion_proofs` (SQLite limits the depth of
 #: an expression to 1,000 terms by default).
@@ -80,7 +84,7 @@ class Ledger:
         self._rulebook_factory = rulebook
         self.pool = pool if pool is not None else SignaturePool()
         self.state = LogState(rulebook=rulebook())
-        self.tree = merkle.CompactRange()
+        self.tree = compact_range.CompactRange()
         self.checkpoint_note: str | None = None
         self._read_only_size: int | None = None
         self.origin: str | None = None
@@ -112,7 +116,7 @@ class Ledger:
         engine = storage.open_engine(url, must_exist=not create)
         try:
             if create:
-                storage.create_schema(engine)
+                migrate.create_schema(engine)
             elif not inspect(engine).has_table(storage.entries.name):
                 raise InputError(
                     "not a Gongxin database (no entries table); check --db", field="database"
@@ -205,10 +209,10 @@ class Ledger:
         ).scalar()
         self.checkpoint_note = note
 
-    def _load_tree(self, conn: Connection, size: int) -> merkle.CompactRange:
-        keys = merkle.peak_nodes(size)
+    def _load_tree(self, conn: Connection, size: int) -> compact_range.CompactRange:
+        keys = proofs.peak_nodes(size)
         nodes = self._fetch_nodes(conn, keys)
-        return merkle.CompactRange(size, [nodes[k] for k in keys])
+        return compact_range.CompactRange(size, [nodes[k] for k in keys])
 
     @staticmethod
     def _fetch_nodes(
@@ -267,12 +271,12 @@ class Ledger:
             raise InputError(f"size must be between 1 and {self.size}", field="size")
         if not 0 <= index < size:
             raise InputError(f"index must be between 0 and {size - 1}", field="index")
-        ranges = merkle.inclusion_ranges(index, size)
-        peaks = merkle.peak_nodes(size)
+        ranges = proofs.inclusion_ranges(index, size)
+        peaks = proofs.peak_nodes(size)
         with self.engine.connect() as conn:
-            nodes = self._fetch_nodes(conn, merkle.nodes_needed(ranges) + peaks)
-        path = merkle.hash_ranges(ranges, nodes)
-        root = merkle.CompactRange(size, [nodes[k] for k in peaks]).root()
+            nodes = self._fetch_nodes(conn, proofs.nodes_needed(ranges) + peaks)
+        path = proofs.hash_ranges(ranges, nodes)
+        root = compact_range.CompactRange(size, [nodes[k] for k in peaks]).root()
         return InclusionProof(index, size, root, path)
 
     def inclusion_proofs(self, indices: Sequence[int], size: int) -> list[list[bytes]]:
@@ -282,13 +286,13 @@ class Ledger:
         indices, in reads of at most :data:`_NODES_PER_READ` nodes."""
         if not 0 < size <= self.size:
             raise InputError(f"size must be between 1 and {self.size}", field="size")
-        ranges = [merkle.inclusion_ranges(i, size) for i in indices]
+        ranges = [proofs.inclusion_ranges(i, size) for i in indices]
         # Neighbouring leaves share most of their paths: hash each distinct range once.
         unique = list(dict.fromkeys(r for rs in ranges for r in rs))
         cache = self._nodes
         nodes: dict[tuple[int, int], bytes] = {}
         missing: list[tuple[int, int]] = []
-        for node in merkle.nodes_needed(unique):
+        for node in proofs.nodes_needed(unique):
             h = cache.get(node)
             if h is None:
                 missing.append(node)
@@ -301,7 +305,7 @@ class Ledger:
             for node in missing:
                 if node[0] >= _HIGH_LEVEL:
                     cache[node] = nodes[node]
-        hashes = dict(zip(unique, merkle.hash_ranges(unique, nodes), strict=True))
+        hashes = dict(zip(unique, proofs.hash_ranges(unique, nodes), strict=True))
         return [[hashes[r] for r in rs] for rs in ranges]
 
     def _remember_nodes(self, rows: Sequence[tuple[int, int, bytes]]) -> None:
@@ -328,16 +332,16 @@ class Ledger:
             raise InputError(f"size2 must be between 1 and {self.size}", field="size2")
         if not 0 < size1 <= size2:
             raise InputError(f"size1 must be between 1 and {size2}", field="size1")
-        ranges = merkle.consistency_ranges(size1, size2)
-        p1, p2 = merkle.peak_nodes(size1), merkle.peak_nodes(size2)
+        ranges = proofs.consistency_ranges(size1, size2)
+        p1, p2 = proofs.peak_nodes(size1), proofs.peak_nodes(size2)
         with self.engine.connect() as conn:
-            nodes = self._fetch_nodes(conn, list({*merkle.nodes_needed(ranges), *p1, *p2}))
+            nodes = self._fetch_nodes(conn, list({*proofs.nodes_needed(ranges), *p1, *p2}))
         return ConsistencyProof(
             size1,
             size2,
-            merkle.CompactRange(size1, [nodes[k] for k in p1]).root(),
-            merkle.CompactRange(size2, [nodes[k] for k in p2]).root(),
-            merkle.hash_ranges(ranges, nodes),
+            compact_range.CompactRange(size1, [nodes[k] for k in p1]).root(),
+            compact_range.CompactRange(size2, [nodes[k] for k in p2]).root(),
+            proofs.hash_ranges(ranges, nodes),
         )
 
     def iter_lines(self, start: int = 0, end: int | None = None) -> Iterator[bytes]:
@@ -524,7 +528,7 @@ class Ledger:
                     conn.execute(
                         insert(storage.meta),
                         [
-                            {"name": "schema_version", "value": storage.SCHEMA_VERSION},
+                            {"name": "schema_version", "value": schema.SCHEMA_VERSION},
                             *({"name": k, "value": v} for k, v in _meta.items()),
                         ],
                     )

@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from typing import Any
 
-from verifier.entry import Submission
-from verifier.parallel import SignaturePool
+from verifier.cli.parallel import SignaturePool
+from verifier.core.entry import Submission
 
 PARALLEL_MIN = 64
 PREVERIFY_CHUNK = 256

@@ -48,20 +48,17 @@ from sqlalchemy import (
     Column,
     Connection,
     Engine,
-    LargeBinary,
-    MetaData,
-    String,
-    Table,
-    Text,
     event,
     inspect,
     select,
 )
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from ledger import storage
-from verifier.errors import GongxinError, InputError
-from verifier.pseudonym import resident_ref
+from ledger.store import engine as storage
+from ledger.store.schema import community_secrets, resident_register
+from ledger.store.schema import register_metadata as metadata
+from verifier.core.errors import GongxinError, InputError
+from verifier.rules.pseudonym import resident_ref
 
 #: Crockford base-32 digits (no I, L, O, U).
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -80,29 +77,6 @@ ID_NUMBER_RE = re.compile(r"[0-9]{17}[0-9X]")
 NAME_MAX = 50
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 _ID_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))
-
-metadata = MetaData()
-
-community_secrets = Table(
-    "community_secrets",
-    metadata,
-    Column("community", String(64), primary_key=True),
-    Column("secret", LargeBinary(32), nullable=False),
-    Column("created_at", String(32), nullable=False),
-)
-
-resident_register = Table(
-    "resident_register",
-    metadata,
-    Column("register_no", String(21), primary_key=True),
-    Column("community", String(64), nullable=False),
-    Column("resident_ref", String(32), nullable=False, unique=True),
-    Column("name", Text, nullable=False),
-    Column("id_number", String(18), nullable=True, unique=True),
-    Column("phone", String(11), nullable=True),
-    Column("lookup_hash", LargeBinary(32), nullable=False, unique=True),
-    Column("enrolled_at", String(32), nullable=False),
-)
 
 
 class UnknownResident(InputError):

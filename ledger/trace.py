@@ -22,17 +22,17 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ledger import storage
 from ledger.log import Ledger
-from verifier import merkle
-from verifier.entry import parse_entry_line
-from verifier.errors import InputError
-from verifier.keys import parse_verifier_key
+from ledger.store import engine as storage
+from verifier.core import merkle
+from verifier.core.entry import parse_entry_line
+from verifier.core.errors import InputError
+from verifier.core.keys import parse_verifier_key
+from verifier.reports.markdown import yuan
+from verifier.reports.traceability import ReportBuilder
+from verifier.reports.tracing import TARGETS, Tracer, balance_change, describe
 from verifier.rules import DomainRules, Posting
-from verifier.state import LogState
-from verifier.traceability import ReportBuilder
-from verifier.traceability_md import yuan
-from verifier.tracing import TARGETS, Tracer, balance_change, describe
+from verifier.rules.log_state import LogState
 
 __all__ = ["TARGETS", "TraceEntry", "TraceResult", "render_text", "trace_ledger"]
 

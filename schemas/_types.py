@@ -16,8 +16,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from verifier.errors import InputError
-from verifier.keys import parse_verifier_key
+from verifier.core.errors import InputError
+from verifier.core.keys import parse_verifier_key
 
 #: FORMAT.md §10.1: the largest amount of money, in fen (分).
 MAX_AMOUNT_FEN = 10**13

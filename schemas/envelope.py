@@ -24,7 +24,7 @@ from schemas._types import (
     WireModel,
     desc,
 )
-from verifier.canonical import CanonicalError, check_profile
+from verifier.core.canonical import CanonicalError, check_profile
 
 #: FORMAT.md §3.3.
 MAX_SIGNATURES = 8

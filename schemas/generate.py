@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema
 
 from schemas import BODY_MODELS, ENVELOPE_MODELS
-from verifier.kinds import KINDS
+from verifier.rules.kinds import KINDS
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "json"
 DRAFT = "https://json-schema.org/draft/2020-12/schema"

@@ -19,7 +19,7 @@ from schemas._types import (
     WireModel,
     desc,
 )
-from verifier.keys import parse_verifier_key
+from verifier.core.keys import parse_verifier_key
 
 #: FORMAT.md §7.1, in sorted order.
 Role = Literal["approver", "auditor", "authority", "finance_officer", "organiser", "service_desk"]

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import httpx
 
-from ledger.keyfile import read_private_key
-from verifier.keys import SignerKey
+from ledger.signing.keyfile import read_private_key
+from ledger.signing.keys import SignerKey
 
 LOG_KEY_NAME = "gongxin.example_jiedao-001"
 GONGXIN = str(Path(sys.executable).with_name("gongxin"))

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from verifier.keys import VerifierKey, parse_verifier_key
+from verifier.core.keys import VerifierKey, parse_verifier_key
 
 from .api_server import DemoTemplate, demo_template
 from .ledger_fixtures import LedgerEnv, standard_ledger

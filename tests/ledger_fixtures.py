@@ -21,15 +21,15 @@ from typing import Any
 
 from ledger.log import Ledger
 from ledger.records import format_log_time
-from ledger.signing import sign_statement
-from verifier import merkle
-from verifier.checkpoint import open_checkpoint
-from verifier.entry import Entry, Signature, Submission, entry_bytes, parse_entry_line
-from verifier.keys import SignerKey
-from verifier.kinds import uscc_check_char
-from verifier.parallel import SignaturePool
+from ledger.signing.keys import SignerKey
+from ledger.signing.statements import sign_statement
+from verifier.cli.parallel import SignaturePool
+from verifier.core import merkle
+from verifier.core.checkpoint import open_checkpoint
+from verifier.core.entry import Entry, Signature, Submission, entry_bytes, parse_entry_line
 from verifier.rules import DomainRules
-from verifier.state import LogState
+from verifier.rules.kinds import uscc_check_char
+from verifier.rules.log_state import LogState
 
 ORIGIN = "gongxin.test/ledger"
 T0 = datetime(2026, 5, 4, 8, 0, 0, tzinfo=UTC)

@@ -26,16 +26,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from ledger import proofs
 from ledger.log import Ledger
 from ledger.records import format_log_time
-from ledger.signing import sign_statement
+from ledger.signing.keys import SignerKey
+from ledger.signing.notes import sign_checkpoint
+from ledger.signing.statements import sign_statement
 from tests import ledger_fixtures as fx
-from verifier import merkle
-from verifier.canonical import canonical_bytes
-from verifier.checkpoint import Checkpoint, sign_checkpoint
-from verifier.entry import Submission, entry_bytes, parse_entry_line
-from verifier.keys import SignerKey
-from verifier.parallel import SignaturePool
+from verifier.cli.parallel import SignaturePool
+from verifier.core import compact_range, merkle
+from verifier.core.canonical import canonical_bytes
+from verifier.core.checkpoint import Checkpoint
+from verifier.core.entry import Submission, entry_bytes, parse_entry_line
 
 ORIGIN = "gongxin.example/test-log"
 START = datetime(2026, 3, 1, 8, 0, 0, tzinfo=UTC)
@@ -216,7 +218,7 @@ def export(log: BuiltLog, directory: Path) -> Path:
 
 
 def root_of_lines(lines: Sequence[bytes]) -> bytes:
-    return merkle.root_of(merkle.leaf_hash(line) for line in lines)
+    return compact_range.root_of(merkle.leaf_hash(line) for line in lines)
 
 
 def sign_checkpoint_over(
@@ -291,12 +293,12 @@ def inclusion_proof_json(
     import base64
 
     size = len(lines) if size is None else size
-    tree = merkle.CompactRange()
+    tree = compact_range.CompactRange()
     nodes: dict[tuple[int, int], bytes] = {}
     for line in lines[:size]:
         for level, idx, h in tree.append(merkle.leaf_hash(line)):
             nodes[(level, idx)] = h
-    path = merkle.inclusion_proof(index, size, nodes)
+    path = proofs.inclusion_proof(index, size, nodes)
     return {
         "leaf_index": index,
         "tree_size": size,

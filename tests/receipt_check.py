@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from verifier import merkle
-from verifier.checkpoint import open_checkpoint
-from verifier.entry import parse_entry_line
-from verifier.keys import VerifierKey
+from verifier.core import merkle
+from verifier.core.checkpoint import open_checkpoint
+from verifier.core.entry import parse_entry_line
+from verifier.core.keys import VerifierKey
 
 
 def check_receipt(receipt: dict[str, Any], log_key: VerifierKey, statement_id: str) -> None:

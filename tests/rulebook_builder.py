@@ -30,17 +30,18 @@ from typing import Any
 from ledger.export import export_bundle
 from ledger.log import Ledger
 from ledger.records import format_log_time
-from verifier import merkle
-from verifier.checkpoint import Checkpoint, sign_checkpoint
-from verifier.entry import Entry, Submission, entry_bytes, parse_entry_line
-from verifier.errors import InvalidEntry, VerificationError
-from verifier.journal import Journal
-from verifier.keys import SignerKey
-from verifier.kinds import MAX_AMOUNT_FEN
-from verifier.parallel import SignaturePool
+from ledger.signing.keys import SignerKey
+from ledger.signing.notes import sign_checkpoint
+from verifier.cli.parallel import SignaturePool
+from verifier.core import compact_range, merkle
+from verifier.core.checkpoint import Checkpoint
+from verifier.core.entry import Entry, Submission, entry_bytes, parse_entry_line
+from verifier.core.errors import InvalidEntry, VerificationError
 from verifier.rules import DomainRules
 from verifier.rules.credits import Award
-from verifier.state import LogState
+from verifier.rules.journal import Journal
+from verifier.rules.kinds import MAX_AMOUNT_FEN
+from verifier.rules.log_state import LogState
 
 from .ledger_fixtures import StepClock, db_snapshot
 from .rulebook_ops import (
@@ -158,7 +159,7 @@ class LogBuilder:
     def checkpoint(self, size: int | None = None) -> str:
         """A checkpoint over the first ``size`` lines (default all), signed by the log key."""
         lines = self.lines[: self.size if size is None else size]
-        root = merkle.root_of(merkle.leaf_hash(line) for line in lines)
+        root = compact_range.root_of(merkle.leaf_hash(line) for line in lines)
         return sign_checkpoint(Checkpoint(ORIGIN, len(lines), root), self.keys.log)
 
     def write_bundle(self, directory: Path, size: int | None = None) -> Path:

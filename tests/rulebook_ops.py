@@ -14,10 +14,10 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from ledger.signing import sign_statement
-from verifier.entry import Submission
-from verifier.keys import SignerKey
-from verifier.kinds import uscc_check_char
+from ledger.signing.keys import SignerKey
+from ledger.signing.statements import sign_statement
+from verifier.core.entry import Submission
+from verifier.rules.kinds import uscc_check_char
 
 from .ledger_fixtures import grant_body, key
 

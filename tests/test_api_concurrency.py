@@ -16,10 +16,10 @@ from typing import Any
 import httpx
 import pytest
 
-from ledger.signing import sign_statement
-from verifier import merkle
-from verifier.checkpoint import open_checkpoint
-from verifier.keys import parse_verifier_key
+from ledger.signing.statements import sign_statement
+from verifier.core import merkle
+from verifier.core.checkpoint import open_checkpoint
+from verifier.core.keys import parse_verifier_key
 
 from .api_server import DemoTemplate, LiveServer, demo_template, live_server
 from .pg_server import PgServer

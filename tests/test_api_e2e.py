@@ -17,10 +17,11 @@ from typing import Any
 import httpx
 import pytest
 
-from ledger.signing import sign_statement
-from verifier import merkle
-from verifier.checkpoint import open_checkpoint
-from verifier.keys import SignerKey, VerifierKey, parse_verifier_key
+from ledger.signing.keys import SignerKey
+from ledger.signing.statements import sign_statement
+from verifier.core import merkle
+from verifier.core.checkpoint import open_checkpoint
+from verifier.core.keys import VerifierKey, parse_verifier_key
 
 from .api_server import DemoTemplate, LiveServer, live_server
 from .receipt_check import check_receipt

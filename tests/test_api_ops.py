@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.signing import sign_statement
+from ledger.signing.statements import sign_statement
 
 from .api_server import DemoTemplate, LiveServer, live_server
 

@@ -17,8 +17,8 @@ import pytest
 from ledger.export import export_bundle
 from ledger.log import Ledger
 from ledger.residents import ResidentRegister
-from ledger.signing import sign_statement
-from verifier.keys import parse_verifier_key
+from ledger.signing.statements import sign_statement
+from verifier.core.keys import parse_verifier_key
 
 from .api_server import GONGXIN, DemoTemplate, live_server
 from .pg_server import PgServer

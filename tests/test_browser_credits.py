@@ -32,15 +32,18 @@ from fastapi import FastAPI
 from playwright.sync_api import Browser, Page
 
 from api import credits_page
+from ledger.proofs import inclusion_ranges
+from ledger.signing.keys import SignerKey
+from ledger.signing.notes import sign_checkpoint, sign_note
 from tests import merkle_reference as ref
 from tests.api_server import DemoTemplate, LiveServer, demo_template, live_server
 from tests.browser import chromium
 from tests.conftest import shared_dir
-from verifier.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
-from verifier.errors import VerificationError
-from verifier.keys import SignerKey, parse_verifier_key
-from verifier.merkle import inclusion_ranges, root_from_inclusion, verify_inclusion
-from verifier.note import open_note, sign_note
+from verifier.core.checkpoint import Checkpoint, open_checkpoint
+from verifier.core.errors import VerificationError
+from verifier.core.keys import parse_verifier_key
+from verifier.core.merkle import root_from_inclusion, verify_inclusion
+from verifier.core.note import open_note
 
 ORIGIN = "gongxin.test/credits"
 SCREENSHOT = Path("/tmp/credits.png")

@@ -10,7 +10,7 @@ import rfc8785
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from verifier.canonical import (
+from verifier.core.canonical import (
     MAX_SAFE_INTEGER,
     CanonicalError,
     canonical_bytes,

@@ -9,17 +9,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from verifier.checkpoint import (
+from ledger.signing.keys import SignerKey
+from ledger.signing.notes import sign_checkpoint, sign_note
+from verifier.core.checkpoint import (
     EMPTY_ROOT,
     MAX_TREE_SIZE,
     Checkpoint,
     open_checkpoint,
     parse_checkpoint_body,
-    sign_checkpoint,
 )
-from verifier.errors import InputError, VerificationError
-from verifier.keys import SignerKey
-from verifier.note import open_note, sign_note
+from verifier.core.errors import InputError, VerificationError
+from verifier.core.note import open_note
 
 ORIGIN = "gongxin.example/log1"
 ROOT = hashlib.sha256(b"root").digest()

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from ledger.cli import app
-from ledger.keyfile import read_private_key
-from verifier import merkle
-from verifier.checkpoint import open_checkpoint
-from verifier.keys import VerifierKey, parse_verifier_key
+from ledger.cli.main import app
+from ledger.signing.keyfile import read_private_key
+from verifier.core import compact_range, merkle
+from verifier.core.checkpoint import open_checkpoint
+from verifier.core.keys import VerifierKey, parse_verifier_key
 
 from .ledger_fixtures import policy_body, provider_body, replay
 
@@ -359,7 +359,7 @@ def test_export_bundle_is_valid(tmp_path: Path) -> None:
     lines = data[:-1].split(b"\n")
     cp = open_checkpoint((out / "checkpoint").read_text(), log.log_vkey)
     assert cp.size == len(lines) == 4
-    assert merkle.root_of(merkle.leaf_hash(x) for x in lines) == cp.root
+    assert compact_range.root_of(merkle.leaf_hash(x) for x in lines) == cp.root
     assert parse_verifier_key((out / "log.vkey").read_text().strip()) == log.log_vkey
     replay(lines)
     # a directory with other files is refused, unless --force

@@ -28,12 +28,13 @@ from ledger.client import (
     parse_receipt,
     verify_receipt,
 )
+from ledger.signing.keys import SignerKey
+from ledger.signing.notes import sign_checkpoint
 from tests.ledger_fixtures import LedgerEnv, award_body, fund_body, key
-from verifier import merkle
-from verifier.checkpoint import Checkpoint, sign_checkpoint
-from verifier.entry import Submission
-from verifier.errors import GongxinError, InputError
-from verifier.keys import SignerKey
+from verifier.core import merkle
+from verifier.core.checkpoint import Checkpoint
+from verifier.core.entry import Submission
+from verifier.core.errors import GongxinError, InputError
 
 Handler = Callable[[httpx.Request], httpx.Response]
 

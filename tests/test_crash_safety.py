@@ -20,9 +20,10 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, select
 
-from ledger import storage
-from ledger.signing import sign_statement
-from verifier.keys import SignerKey, parse_verifier_key
+from ledger.signing.keys import SignerKey
+from ledger.signing.statements import sign_statement
+from ledger.store import engine as storage
+from verifier.core.keys import parse_verifier_key
 
 from .api_server import DemoTemplate, demo_template, live_server
 from .pg_server import PgServer

@@ -34,12 +34,12 @@ from ledger.demo import (
 )
 from ledger.export import export_bundle
 from ledger.log import Ledger
-from verifier.entry import parse_entry_line
-from verifier.kinds import KINDS, is_valid_uscc
-from verifier.merkle import leaf_hash
-from verifier.parallel import SignaturePool
+from verifier.cli.parallel import SignaturePool
+from verifier.core.entry import parse_entry_line
+from verifier.core.merkle import leaf_hash
 from verifier.rules import DomainRules
-from verifier.state import LogState
+from verifier.rules.kinds import KINDS, is_valid_uscc
+from verifier.rules.log_state import LogState
 
 from .ledger_fixtures import iter_bodies, iter_strings
 
@@ -299,7 +299,7 @@ def test_fast_uuid7_is_the_uuid_module_text() -> None:
     import uuid
     from datetime import UTC, datetime
 
-    from ledger.signing import uuid7
+    from ledger.signing.statements import uuid7
 
     cases = [(datetime(2025, 1, 6, 0, 59, 1, tzinfo=UTC), 0), (DEMO_START, 2**128 - 1)]
     for t, r in [*cases, (DEMO_START, 12345 << 70)]:
@@ -313,7 +313,7 @@ def test_fast_uuid7_is_the_uuid_module_text() -> None:
 def test_cli_default_matches_the_demo_default() -> None:
     from typer.testing import CliRunner
 
-    from ledger.cli import app
+    from ledger.cli.main import app
 
     result = CliRunner().invoke(app, ["demo", "--help"], env={"COLUMNS": "200"})
     assert f"default {DEFAULT_ENTRIES}" in result.stdout

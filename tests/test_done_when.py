@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from verifier.audit import verify_bundle
-from verifier.errors import VerificationError
-from verifier.keys import load_verifier_key
+from verifier.cli.bundle import verify_bundle
+from verifier.cli.files import load_verifier_key
+from verifier.core.errors import VerificationError
 
 BIN = Path(sys.executable).parent
 

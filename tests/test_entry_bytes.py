@@ -9,9 +9,9 @@ import rfc8785
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from ledger.signing import sign_statement
-from verifier.entry import entry_bytes, parse_entry_line, parse_submission
-from verifier.keys import SignerKey
+from ledger.signing.keys import SignerKey
+from ledger.signing.statements import sign_statement
+from verifier.core.entry import entry_bytes, parse_entry_line, parse_submission
 
 KEY = SignerKey.from_seed("entry-bytes-test", bytes(32))
 SAFE = 2**53 - 1

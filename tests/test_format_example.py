@@ -7,11 +7,11 @@ import re
 import sys
 from pathlib import Path
 
-from verifier import merkle
-from verifier.checkpoint import open_checkpoint
-from verifier.entry import parse_entry_line
-from verifier.keys import parse_verifier_key
-from verifier.state import LogState
+from verifier.core import compact_range, merkle
+from verifier.core.checkpoint import open_checkpoint
+from verifier.core.entry import parse_entry_line
+from verifier.core.keys import parse_verifier_key
+from verifier.rules.log_state import LogState
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 sys.path.insert(0, str(DOCS))
@@ -35,7 +35,7 @@ def test_the_example_log_verifies() -> None:
     ex = worked_example.example()
     log_key = parse_verifier_key(ex["keys"].splitlines()[1])
     state = LogState()
-    tree = merkle.CompactRange()
+    tree = compact_range.CompactRange()
     for name in ("entry0", "entry1"):
         line = ex[name].encode()
         leaf = merkle.leaf_hash(line)

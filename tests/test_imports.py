@@ -17,12 +17,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger.amounts import AmountError, fen_to_yuan, yuan_to_fen
-from ledger.imports import column_letter, plan_import, row_statement_id, sign_rows
-from ledger.sheets import Table, read_csv_bytes, read_table
+from ledger.sheets.imports import column_letter, plan_import, row_statement_id, sign_rows
+from ledger.sheets.read import Table, read_csv_bytes, read_table
 from tests.ledger_fixtures import key
-from verifier.entry import parse_submission
-from verifier.errors import InputError
-from verifier.kinds import KINDS
+from verifier.core.entry import parse_submission
+from verifier.core.errors import InputError
+from verifier.rules.kinds import KINDS
 
 SIGNER = key("finance")
 KID = SIGNER.key_id_hex

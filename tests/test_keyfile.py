@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from ledger.keyfile import (
+from ledger.signing.keyfile import (
     ENCRYPTED_HEADER,
     read_private_key,
     read_verifier_key_arg,
     write_private_key,
     write_verifier_key,
 )
-from verifier.errors import InputError
-from verifier.keys import SignerKey
+from ledger.signing.keys import SignerKey
+from verifier.core.errors import InputError
 
 PASSPHRASE = "correct horse battery staple"
 

@@ -10,14 +10,13 @@ from typing import Any
 
 import pytest
 
-from verifier.errors import InputError
-from verifier.keys import (
-    SignerKey,
+from ledger.signing.keys import SignerKey, parse_signer_key
+from verifier.cli.files import load_verifier_key
+from verifier.core.errors import InputError
+from verifier.core.keys import (
     VerifierKey,
     check_key_name,
     compute_key_id,
-    load_verifier_key,
-    parse_signer_key,
     parse_verifier_key,
     verify_ed25519,
 )

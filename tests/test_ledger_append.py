@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from ledger.log import Ledger
-from verifier import merkle
-from verifier.checkpoint import open_checkpoint
-from verifier.entry import Submission, entry_bytes, parse_entry_line
-from verifier.errors import InputError, InvalidEntry, VerificationError
-from verifier.parallel import SignaturePool
+from verifier.cli.parallel import SignaturePool
+from verifier.core import compact_range, merkle
+from verifier.core.checkpoint import open_checkpoint
+from verifier.core.entry import Submission, entry_bytes, parse_entry_line
+from verifier.core.errors import InputError, InvalidEntry, VerificationError
 
 from .ledger_fixtures import (
     LedgerEnv,
@@ -48,7 +48,7 @@ def test_receipts_are_contiguous_and_covered_by_signed_checkpoints(env: LedgerEn
         cp = open_checkpoint(r.checkpoint, vkey)
         assert cp.origin == vkey.name
         assert cp.size == r.tree_size > r.index
-        assert cp.root == merkle.root_of(merkle.leaf_hash(x) for x in lines[: cp.size])
+        assert cp.root == compact_range.root_of(merkle.leaf_hash(x) for x in lines[: cp.size])
         proof = env.ledger.inclusion_proof(r.index, r.tree_size)
         merkle.verify_inclusion(r.leaf_hash, r.index, r.tree_size, proof.path, cp.root)
         assert parse_entry_line(lines[r.index], r.index).statement.id == r.statement_id

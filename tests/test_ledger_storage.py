@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from ledger.log import Ledger
-from verifier import merkle
-from verifier.canonical import canonical_bytes
-from verifier.entry import parse_entry_line
-from verifier.errors import InputError, InvalidEntry
-from verifier.parallel import SignaturePool
+from verifier.cli.parallel import SignaturePool
+from verifier.core import compact_range, merkle
+from verifier.core.canonical import canonical_bytes
+from verifier.core.entry import parse_entry_line
+from verifier.core.errors import InputError, InvalidEntry
 
 from .ledger_fixtures import (
     LedgerEnv,
@@ -91,7 +91,7 @@ def test_two_ledger_objects_on_one_database_stay_in_step(env: LedgerEnv) -> None
         assert r3.index == r2.index + 1
         size, root = checkpoint_root(r3.checkpoint, env.keys)
         lines = list(env.ledger.iter_lines())
-        assert merkle.root_of(merkle.leaf_hash(x) for x in lines) == root
+        assert compact_range.root_of(merkle.leaf_hash(x) for x in lines) == root
         assert size == len(lines)
         replay(lines)
     finally:

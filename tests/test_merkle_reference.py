@@ -17,24 +17,25 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests import merkle_reference as ref
-from verifier.errors import InputError, VerificationError
-from verifier.merkle import (
-    EMPTY_ROOT,
-    HASH_SIZE,
-    CompactRange,
+from ledger.proofs import (
     consistency_proof,
     consistency_ranges,
     hash_ranges,
     inclusion_proof,
     inclusion_ranges,
-    leaf_hash,
-    node_hash,
     nodes_needed,
     peak_nodes,
     range_nodes,
+)
+from tests import merkle_reference as ref
+from verifier.core.compact_range import CompactRange, root_of
+from verifier.core.errors import InputError, VerificationError
+from verifier.core.merkle import (
+    EMPTY_ROOT,
+    HASH_SIZE,
+    leaf_hash,
+    node_hash,
     root_from_inclusion,
-    root_of,
     verify_consistency,
     verify_inclusion,
 )

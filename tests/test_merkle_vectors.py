@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import shared_dir
-from verifier.errors import VerificationError
-from verifier.merkle import verify_consistency, verify_inclusion
+from verifier.core.errors import VerificationError
+from verifier.core.merkle import verify_consistency, verify_inclusion
 
 VECTOR_DIR = shared_dir() / "vectors" / "rfc6962"
 VECTOR_FILES = sorted(VECTOR_DIR.rglob("*.json")) if VECTOR_DIR.is_dir() else []

@@ -16,10 +16,11 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
-from ledger import migrate, storage
 from ledger.export import export_bundle
 from ledger.log import Ledger
-from verifier.errors import InputError
+from ledger.store import engine as storage
+from ledger.store import migrate
+from verifier.core.errors import InputError
 
 from . import ledger_fixtures as F
 from .api_server import GONGXIN
@@ -107,7 +108,7 @@ def test_old_database_is_refused_then_upgraded_in_place(url_factory, tmp_path: P
 
 
 def _fresh(url: str) -> str:
-    storage.create_schema(storage.open_engine(url))
+    migrate.create_schema(storage.open_engine(url))
     return url
 
 

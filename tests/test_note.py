@@ -9,9 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from verifier.errors import InputError, VerificationError
-from verifier.keys import SignerKey, VerifierKey, parse_signer_key
-from verifier.note import MAX_SIGNATURES, open_note, sign_note
+from ledger.signing.keys import SignerKey, parse_signer_key
+from ledger.signing.notes import sign_note
+from verifier.core.errors import InputError, VerificationError
+from verifier.core.keys import VerifierKey
+from verifier.core.note import MAX_SIGNATURES, open_note
 
 
 def _rule(exc: pytest.ExceptionInfo[VerificationError]) -> str:

@@ -18,8 +18,8 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner, Result
 
-from ledger.cli import app
-from verifier.keys import parse_verifier_key
+from ledger.cli.main import app
+from verifier.core.keys import parse_verifier_key
 
 from .api_server import DemoTemplate, LiveServer, demo_template, live_server
 from .receipt_check import check_receipt

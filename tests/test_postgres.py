@@ -16,9 +16,9 @@ from sqlalchemy.exc import DBAPIError
 
 from ledger.export import export_bundle
 from ledger.log import Ledger
-from ledger.storage import APPEND_ONLY_TABLES
-from verifier.errors import InvalidEntry
-from verifier.parallel import SignaturePool
+from ledger.store.engine import APPEND_ONLY_TABLES
+from verifier.cli.parallel import SignaturePool
+from verifier.core.errors import InvalidEntry
 
 from . import ledger_fixtures as F
 from .pg_server import PgServer

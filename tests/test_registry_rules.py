@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from verifier.errors import VerificationError
-from verifier.journal import Journal
-from verifier.registry import KeyRegistry
-from verifier.state import LogState
+from verifier.core.errors import VerificationError
+from verifier.rules.journal import Journal
+from verifier.rules.log_state import LogState
+from verifier.rules.registry import KeyRegistry
 
 from .ledger_fixtures import (
     EntryBuilder,

@@ -25,11 +25,11 @@ import pytest
 
 from ledger.export import export_bundle
 from ledger.log import Ledger
-from ledger.signing import sign_statement
-from verifier.cli import main as verify_main
-from verifier.keys import SignerKey
-from verifier.kinds import uscc_check_char
-from verifier.parallel import SignaturePool
+from ledger.signing.keys import SignerKey
+from ledger.signing.statements import sign_statement
+from verifier.cli.main import main as verify_main
+from verifier.cli.parallel import SignaturePool
+from verifier.rules.kinds import uscc_check_char
 
 ORIGIN = "gongxin.test/report"
 START = datetime(2026, 5, 4, 8, 0, 0, tzinfo=UTC)
@@ -672,7 +672,7 @@ def test_index_lists_cover_every_domain_entry(
 
 
 def test_yuan_and_refs() -> None:
-    from verifier.traceability_md import refs, yuan
+    from verifier.reports.markdown import refs, yuan
 
     assert [yuan(v) for v in (0, 5, 123456, -5, -100)] == [
         "0.00",

@@ -15,13 +15,13 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
-from ledger.cli import app
+from ledger.cli.main import app
 from ledger.export import export_bundle
 from ledger.log import Ledger
-from ledger.report_xlsx import _indices_text, replay_report
+from ledger.sheets.report_xlsx import _indices_text, replay_report
 from tests.test_report import independent_sums
-from verifier.cli import main as verify_main
-from verifier.errors import InputError
+from verifier.cli.main import main as verify_main
+from verifier.core.errors import InputError
 
 ENTRIES = 2000
 

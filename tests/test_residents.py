@@ -15,12 +15,12 @@ import pytest
 from typer.testing import CliRunner
 
 from ledger import residents
-from ledger.cli import app
+from ledger.cli.main import app
 from ledger.export import export_bundle
 from ledger.residents import ResidentRegister, UnknownResident
-from verifier.audit import verify_bundle
-from verifier.errors import InputError
-from verifier.pseudonym import resident_ref
+from verifier.cli.bundle import verify_bundle
+from verifier.core.errors import InputError
+from verifier.rules.pseudonym import resident_ref
 
 from .ledger_fixtures import STD_ACTIVITY, LedgerEnv, credit_award_body, standard_ledger
 

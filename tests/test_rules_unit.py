@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from verifier.errors import InvalidEntry
-from verifier.kinds import DOMAIN_KINDS
+from verifier.core.errors import InvalidEntry
 from verifier.rules import DomainRules, Posting
 from verifier.rules.credits import balance_of
+from verifier.rules.kinds import DOMAIN_KINDS
 
 from .rulebook_builder import (
     LedgerDriver,

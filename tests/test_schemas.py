@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
+from ledger.signing.keys import SignerKey
 from schemas import BODY_MODELS, ENVELOPE_MODELS, bodies, key_bodies
 from schemas._types import (
     DATE_PATTERN,
@@ -36,17 +37,16 @@ from schemas._types import (
     USCC_PATTERN,
 )
 from schemas.generate import SCHEMA_DIR, SUFFIX, differences, expected_files, schema_of
-from verifier import kinds
-from verifier.canonical import CanonicalError, canonicalize, check_profile
-from verifier.entry import (
+from verifier.core.canonical import CanonicalError, canonicalize, check_profile
+from verifier.core.entry import (
     parse_entry_line,
     parse_statement,
     submission_from_json,
     unsigned_statement,
 )
-from verifier.errors import VerificationError
-from verifier.keys import SignerKey
-from verifier.registry import ROLES, KeyRecord, KeyRegistry
+from verifier.core.errors import VerificationError
+from verifier.rules import kinds
+from verifier.rules.registry import ROLES, KeyRecord, KeyRegistry
 
 Json = Any
 Path = tuple[str | int, ...]

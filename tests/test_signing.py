@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from ledger.signing import uuid7
-from verifier.entry import parse_statement
+from ledger.signing.statements import uuid7
+from verifier.core.entry import parse_statement
 
 
 def test_uuid7_layout_and_order() -> None:

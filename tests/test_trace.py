@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from ledger.cli import app
+from ledger.cli.main import app
 from tests.test_report import SmallLog, _ref, build_small_log
-from verifier.merkle import leaf_hash
+from verifier.core.merkle import leaf_hash
 
 
 @pytest.fixture(scope="module")

@@ -8,17 +8,18 @@ from typing import Any
 
 import pytest
 
-from ledger.signing import sign_statement
+from ledger.signing.keys import SignerKey
+from ledger.signing.notes import sign_checkpoint
+from ledger.signing.statements import sign_statement
 from tests import ledger_fixtures as fx
 from tests import logfactory as lf
-from verifier import _chunks as chunks
-from verifier.audit import verify_bundle
-from verifier.checkpoint import Checkpoint, sign_checkpoint
-from verifier.entry import entry_bytes
-from verifier.errors import InputError, VerificationError
-from verifier.inclusion import verify_inclusion_file
-from verifier.keys import SignerKey
-from verifier.report import AuditReport
+from verifier.audit.verdict import AuditReport
+from verifier.cli import chunks
+from verifier.cli.bundle import verify_bundle
+from verifier.cli.inclusion import verify_inclusion_file
+from verifier.core.checkpoint import Checkpoint
+from verifier.core.entry import entry_bytes
+from verifier.core.errors import InputError, VerificationError
 
 
 @pytest.fixture(scope="module")

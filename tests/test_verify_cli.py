@@ -303,7 +303,7 @@ def test_inclusion_malformed_proof_exit_2(log: lf.BuiltLog, light: dict[str, Pat
 def test_progress_indicator_is_throttled() -> None:
     import io
 
-    from verifier.cli import _Progress
+    from verifier.cli.main import _Progress
 
     stream = io.StringIO()
     p = _Progress(stream)

@@ -24,12 +24,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ledger.signing.keys import SignerKey
 from tests import ledger_fixtures as fx
 from tests import logfactory as lf
-from verifier import _chunks as chunks
-from verifier.audit import verify_bundle
-from verifier.errors import VerificationError
-from verifier.keys import SignerKey
+from verifier.cli import chunks
+from verifier.cli.bundle import verify_bundle
+from verifier.core.errors import VerificationError
 
 #: (workers, MAIN_PARSES_UP_TO): in-process, and both parallel modes of verifier._chunks.
 CONFIGS = [(1, 2), (2, 2), (2, 0)]

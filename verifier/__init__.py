@@ -1,31 +1,66 @@
 """Gongxin verifier: the standalone audit tool and the pure rules it shares with the ledger.
 
-Everything in this package is pure Python over ``pynacl`` and ``orjson`` only. It never
-imports ``ledger``, ``api``, SQLAlchemy, FastAPI or uvicorn (``tests/test_standalone_verifier.py``
-proves it in a fresh virtual environment), so that a third-party evaluator can run it with
-nothing but the published public keys. The ledger imports these modules to decide validity
-when it accepts entries: validity is defined once, here.
+Pure Python over ``pynacl`` and ``orjson`` only: it never imports ``ledger``, ``api``,
+SQLAlchemy, FastAPI or uvicorn (import-linter contracts in ``pyproject.toml``;
+``tests/test_standalone_verifier.py`` installs it alone into a fresh virtual environment), so
+that a third-party evaluator runs it with nothing but the published public keys. The ledger
+imports the same rules to decide what it accepts: validity is defined once, here.
 
-Public surface:
+Layers, each importing only those below it (docs/ARCHITECTURE.md):
 
-- :mod:`verifier.errors`      typed errors (``InputError``, ``VerificationError``)
-- :mod:`verifier.canonical`   RFC 8785 canonical JSON (FORMAT.md §2)
-- :mod:`verifier.merkle`      RFC 9162 tree hashing and proofs (FORMAT.md §5)
-- :mod:`verifier.keys`        Ed25519 keys: key names, key ids, key strings (FORMAT.md §1)
-- :mod:`verifier.note`        C2SP signed notes (FORMAT.md §6)
-- :mod:`verifier.checkpoint`  C2SP tlog-checkpoint (FORMAT.md §6)
-- :mod:`verifier.entry`       statements and log entries (FORMAT.md §3, §4)
-- :mod:`verifier.registry`    the key registry and role rules (FORMAT.md §7)
-- :mod:`verifier.kinds`       entry kinds: roles and body shapes (FORMAT.md §7, §10)
-- :mod:`verifier.rules`       the funds-and-credits rulebook: policy, parties, funds, contracts,
-  payments, activities, credits (FORMAT.md §10)
-- :mod:`verifier.pseudonym`   resident pseudonyms (FORMAT.md §10.5)
-- :mod:`verifier.state`       the replayed state and ``check_and_apply``, THE validity rule (FORMAT.md §8)
-- :mod:`verifier.audit`       streaming verification of an export bundle (FORMAT.md §9)
-- :mod:`verifier.inclusion`   light mode: one entry against a checkpoint (FORMAT.md §9)
-- :mod:`verifier.report`      the reports ``--json`` writes
-- :mod:`verifier.cli`         ``gongxin-verify`` (exit codes 0 valid, 1 invalid, 2 usage, 3 bug)
+- :mod:`verifier.core`     format and math an auditor reads: canonical JSON, keys, entries,
+  Merkle proofs, signed notes, checkpoints, receipts, the bundle's file names (FORMAT.md §1–§6)
+- :mod:`verifier.rules`    validity rules: key registry (§7), log replay (§8), entry kinds and
+  the funds-and-credits rulebook (§10)
+- :mod:`verifier.audit`    judging a whole export bundle, steps 1–5 (§9)
+- :mod:`verifier.reports`  traceability figures, tracing and Markdown, from verified entries
+- :mod:`verifier.cli`      ``gongxin-verify``: arguments, files and zips, the worker pool
 
-Internal: ``verifier.parallel`` (signature checks on every core), ``verifier._chunks``
-(chunked reading and dispatch), ``verifier.journal`` (undo log for rejected batches).
+The public surface — what a third party calls — is re-exported here (imported on first use,
+so that importing one core module stays cheap):
+
+- :func:`verify_bundle`: a whole export bundle; :func:`verify_receipt`: one receipt;
+- :func:`open_checkpoint`, :func:`verify_inclusion`, :func:`verify_consistency`,
+  :func:`leaf_hash`, :func:`parse_entry_line`, :func:`parse_verifier_key`;
+- the failures: :class:`InputError` (unusable input, exit 2) and :class:`VerificationError`
+  (the log is not valid, exit 1; it names the entry index, rule and what differed).
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the same names, for type checkers
+    from verifier.cli.bundle import verify_bundle
+    from verifier.core.checkpoint import Checkpoint, open_checkpoint
+    from verifier.core.entry import Entry, parse_entry_line
+    from verifier.core.errors import GongxinError, InputError, VerificationError
+    from verifier.core.keys import VerifierKey, parse_verifier_key
+    from verifier.core.merkle import leaf_hash, verify_consistency, verify_inclusion
+
+_PUBLIC = {
+    "verify_bundle": "verifier.cli.bundle",
+    "Checkpoint": "verifier.core.checkpoint",
+    "open_checkpoint": "verifier.core.checkpoint",
+    "Entry": "verifier.core.entry",
+    "parse_entry_line": "verifier.core.entry",
+    "GongxinError": "verifier.core.errors",
+    "InputError": "verifier.core.errors",
+    "VerificationError": "verifier.core.errors",
+    "VerifierKey": "verifier.core.keys",
+    "parse_verifier_key": "verifier.core.keys",
+    "leaf_hash": "verifier.core.merkle",
+    "verify_consistency": "verifier.core.merkle",
+    "verify_inclusion": "verifier.core.merkle",
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's module on first use (PEP 562)."""
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'verifier' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

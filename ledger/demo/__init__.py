@@ -34,7 +34,7 @@ keys), :mod:`~ledger.demo.books` (the scenario's mirror of the rules' state),
 and building a log).
 """
 
-from ledger.demo.build import DemoClock, append_scenario, build_demo, scale_for
+from ledger.demo.build import append_scenario, build_demo, scale_for
 from ledger.demo.cast import (
     DEFAULT_ENTRIES,
     DEMO_ORIGIN,
@@ -46,6 +46,7 @@ from ledger.demo.cast import (
     derive_keys,
     write_keys,
 )
+from ledger.demo.clock import DemoClock
 from ledger.demo.planner import Planned
 from ledger.demo.scenario import Scenario
 

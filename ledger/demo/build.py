@@ -3,7 +3,6 @@ scenario to a ledger one simulated day per batch."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,21 +13,12 @@ from ledger.demo.cast import (
     derive_keys,
     write_keys,
 )
+from ledger.demo.clock import DemoClock
 from ledger.demo.residents import enrol_demo_residents, write_residents_file
 from ledger.demo.scenario import Scenario
 
 if TYPE_CHECKING:
     from ledger.log import Ledger
-
-
-class DemoClock:
-    """The demo's simulated clock: the ledger reads it once per batch."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def scale_for(entries: int) -> int:

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ledger.keyfile import write_private_key, write_verifier_key
-from verifier.keys import SignerKey
-from verifier.kinds import USCC_ALPHABET, uscc_check_char
+from ledger.signing.keyfile import write_private_key, write_verifier_key
+from ledger.signing.keys import SignerKey
+from verifier.rules.kinds import USCC_ALPHABET, uscc_check_char
 
 DEMO_START = datetime(2025, 1, 6, 1, 0, tzinfo=UTC)  # Monday, 09:00 Beijing time
 DEMO_ORIGIN = "gongxin.example/jiedao-001"

@@ -23,7 +23,7 @@ from ledger.demo.cast import (
 )
 from ledger.demo.planner import Planned, _Planner
 from ledger.demo.residents import demo_register_no, demo_secret
-from verifier.pseudonym import resident_ref
+from verifier.rules.pseudonym import resident_ref
 
 
 class _Credits(_Planner):

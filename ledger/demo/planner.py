@@ -10,11 +10,11 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ledger.demo.cast import POLICY_V1, SCALE_FROM_DAY, DemoKeys
-from ledger.signing import uuid7
-from verifier.keys import SignerKey
+from ledger.signing.keys import SignerKey
+from ledger.signing.statements import uuid7
 
 if TYPE_CHECKING:
-    from ledger.demo.build import DemoClock
+    from ledger.demo.clock import DemoClock
 
 
 class Planned(NamedTuple):

@@ -24,8 +24,8 @@ from ledger.demo.cast import (
 from ledger.demo.credits import _Credits
 from ledger.demo.funds import _Funds
 from ledger.demo.planner import Planned
-from ledger.signing import sign_statement
-from verifier.entry import Submission
+from ledger.signing.statements import sign_statement
+from verifier.core.entry import Submission
 
 
 @dataclass

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from verifier.entry import Entry
-from verifier.errors import VerificationError
+from verifier.core.entry import Entry
+from verifier.core.errors import VerificationError
 
 
 def rule_error(rule: str, detail: str, entry: Entry, field: str | None = None) -> VerificationError:

@@ -29,9 +29,9 @@ from datetime import date, timedelta
 from functools import partial
 from sys import intern
 
-from verifier.entry import Entry
-from verifier.journal import Journal, assign, drop, put
+from verifier.core.entry import Entry
 from verifier.rules._fail import rule_error
+from verifier.rules.journal import Journal, assign, drop, put
 from verifier.rules.policy import AWARD_WINDOW_DAYS, Policy
 from verifier.rules.postings import Posting
 

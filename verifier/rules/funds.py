@@ -20,9 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from verifier.entry import Entry
-from verifier.journal import Journal, assign, put
+from verifier.core.entry import Entry
 from verifier.rules._fail import rule_error
+from verifier.rules.journal import Journal, assign, put
 from verifier.rules.policy import Policy
 from verifier.rules.postings import Posting
 

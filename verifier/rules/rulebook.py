@@ -22,12 +22,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from verifier.entry import Entry
-from verifier.journal import Journal, assign
-from verifier.kinds import DOMAIN_KINDS
+from verifier.core.entry import Entry
 from verifier.rules._fail import rule_error
 from verifier.rules.credits import CreditBook
 from verifier.rules.funds import FundBook
+from verifier.rules.journal import Journal, assign
+from verifier.rules.kinds import DOMAIN_KINDS
 from verifier.rules.policy import Policy
 from verifier.rules.postings import Posting
 

@@ -1,0 +1,455 @@
+"""``gongxin``: the operator's command line (FORMAT.md describes every file it reads or writes).
+
+The database comes from ``--db URL`` or ``GONGXIN_DATABASE_URL`` (default
+``sqlite:///gongxin.db`` in the working directory). Private keys are read from files
+(``--key``, ``--log-key-file``), decrypted with ``GONGXIN_KEY_PASSPHRASE`` when they are
+encrypted, and never printed.
+
+Exit codes: 0 success; 1 the ledger refused the input (a rule failed; nothing was written);
+2 usage or input error. Errors are one line saying what to do.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.metadata
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from ledger.cli.backup import backup, restore
+from ledger.cli.db import db_app
+from ledger.cli.import_sheets import import_command
+from ledger.cli.officer import activity_app, contract_app, credit_app, fund_app, payment_app
+from ledger.cli.options import DEFAULT_DB, DEFAULT_LOG_KEY, DbOption, LogKeyOption
+from ledger.cli.report import report_command
+from ledger.cli.residents import residents_app
+from ledger.log import Ledger
+from ledger.signing.keyfile import read_private_key, write_private_key, write_verifier_key
+from ledger.signing.keys import SignerKey
+from ledger.signing.statements import sign_statement
+from verifier.cli.files import load_verifier_key
+from verifier.core.errors import GongxinError, InputError, VerificationError
+
+app = typer.Typer(
+    help="公信 Gongxin 账本运维工具 — operator CLI for the Gongxin signed ledger.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+keys_app = typer.Typer(help="密钥管理 — create Ed25519 signing keys.", no_args_is_help=True)
+prove_app = typer.Typer(
+    help="生成证明 — RFC 9162 inclusion and consistency proofs.", no_args_is_help=True
+)
+app.add_typer(keys_app, name="keys")
+app.add_typer(prove_app, name="prove")
+app.add_typer(residents_app, name="residents")
+app.add_typer(db_app, name="db")
+app.add_typer(fund_app, name="fund")
+app.add_typer(contract_app, name="contract")
+app.add_typer(payment_app, name="payment")
+app.add_typer(activity_app, name="activity")
+app.add_typer(credit_app, name="credit")
+app.command("import")(import_command)
+app.command("report")(report_command)
+app.command("backup")(backup)
+app.command("restore")(restore)
+
+#: Entry-point group through which other packages add commands (``gongxin serve`` comes from
+#: ``api.cli_serve``, so that ``ledger`` never imports ``api``: arrows point api → ledger).
+COMMAND_GROUP = "gongxin.commands"
+
+
+def _add_installed_commands() -> None:
+    """Register every command of the :data:`COMMAND_GROUP` entry points (installed with the
+    ``server`` extra). Cost: one metadata scan and the import of each command's module."""
+    for ep in importlib.metadata.entry_points(group=COMMAND_GROUP):
+        if not any(c.name == ep.name for c in app.registered_commands):
+            app.command(ep.name)(ep.load())
+
+
+_add_installed_commands()
+
+
+def _fail(exc: GongxinError) -> NoReturn:
+    if isinstance(exc, VerificationError):
+        typer.echo(f"✗ 拒绝 rejected: {exc.one_line()}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"✗ 输入错误 input error: {exc}", err=True)
+    raise typer.Exit(2)
+
+
+def _passphrase() -> str | None:
+    return os.environ.get("GONGXIN_KEY_PASSPHRASE") or None
+
+
+def _read_key(path: Path, what: str) -> SignerKey:
+    if not path.exists():
+        hint = (
+            "pass --log-key-file (or GONGXIN_LOG_KEY_FILE) with the file `gongxin init` created; "
+            "after `gongxin demo` it is gongxin-demo-keys/gongxin.example_jiedao-001.key"
+            if what == "log key"
+            else "create one with `gongxin keys new NAME`, or pass the right path"
+        )
+        raise InputError(f"no such {what} file; {hint}", field=str(path))
+    return read_private_key(path, _passphrase())
+
+
+@contextmanager
+def _reading(db: str) -> Iterator[Ledger]:
+    """Open the log read-only (no replay, nothing created); errors become one line + exit."""
+    try:
+        with Ledger.open(db, create=False, replay=False) as ledger:
+            yield ledger
+    except GongxinError as exc:
+        _fail(exc)
+
+
+def _print_json(obj: Any) -> None:
+    typer.echo(json.dumps(obj, ensure_ascii=False, indent=2))
+
+
+@keys_app.command("new")
+def keys_new(
+    name: Annotated[
+        str, typer.Argument(help="密钥名称 key name (no spaces or '+'), e.g. jiedao-finance-1")
+    ],
+    out_dir: Annotated[
+        Path, typer.Option("--out-dir", help="输出目录 where to write NAME.key and NAME.vkey")
+    ] = Path("."),
+    encrypt: Annotated[
+        bool,
+        typer.Option(
+            "--encrypt",
+            help="用口令加密私钥 encrypt with a passphrase (GONGXIN_KEY_PASSPHRASE or prompt)",
+        ),
+    ] = False,
+) -> None:
+    """生成新的 Ed25519 密钥 — create a key: NAME.key (private, mode 0600) and NAME.vkey (public)."""
+    try:
+        key = SignerKey.generate(name)
+        stem = name.replace("/", "_")
+        passphrase = None
+        if encrypt:
+            passphrase = _passphrase() or typer.prompt(
+                "口令 passphrase", hide_input=True, confirmation_prompt=True
+            )
+        write_private_key(out_dir / f"{stem}.key", key, passphrase)
+        write_verifier_key(out_dir / f"{stem}.vkey", key.verifier())
+    except GongxinError as exc:
+        _fail(exc)
+    typer.echo(f"私钥 private key: {out_dir / f'{stem}.key'} (mode 0600; keep it secret)")
+    typer.echo(f"公钥 verifier key: {key.verifier()}")
+
+
+@app.command()
+def init(
+    origin: Annotated[
+        str, typer.Option("--origin", help="日志名称 log origin, e.g. gongxin.example/jiedao-001")
+    ],
+    authority_key: Annotated[
+        Path,
+        typer.Option(
+            "--authority-key", help="权威私钥文件 authority private key file (signs genesis)"
+        ),
+    ],
+    extra_authority: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--extra-authority",
+            help="其他权威公钥 further authority verifier keys (string or file)",
+        ),
+    ] = None,
+    db: DbOption = DEFAULT_DB,
+    log_key_file: LogKeyOption = Path(DEFAULT_LOG_KEY),
+) -> None:
+    """创建新日志 — create the log: a new log key (if the file is missing) and the genesis entry."""
+    try:
+        authority = _read_key(authority_key, "authority key")
+        extra = [str(load_verifier_key(v)) for v in extra_authority or []]
+        with Ledger.open(db) as probe:
+            if probe.size:
+                raise InputError(
+                    "this database already holds a log; choose another --db", field="database"
+                )
+        if log_key_file.exists():
+            log_key = read_private_key(log_key_file, _passphrase())
+            if log_key.name != origin:
+                raise InputError(
+                    f"log key is named {log_key.name!r} but the origin is {origin!r}",
+                    field=str(log_key_file),
+                )
+        else:
+            log_key = SignerKey.generate(origin)
+            write_private_key(log_key_file, log_key, _passphrase())
+        auths = [str(authority.verifier()), *extra]
+        genesis = sign_statement(
+            "log.genesis",
+            {"authorities": auths, "log_key": str(log_key.verifier()), "origin": origin},
+            authority,
+        )
+        with Ledger.open(db, log_key=log_key) as ledger:
+            ledger.initialize(genesis.canonical())
+            typer.echo(f"✓ 已创建日志 created log {origin} in {db}")
+            typer.echo(f"日志公钥 log verifier key: {ledger.log_vkey}")
+            typer.echo(f"日志私钥 log private key: {log_key_file}")
+    except GongxinError as exc:
+        _fail(exc)
+
+
+@app.command()
+def append(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help='声明 JSON 文件 statement file: {"kind": …, "body": {…}} (optional "id", "time")'
+        ),
+    ],
+    key: Annotated[
+        Path, typer.Option("--key", help="签名人私钥文件 the signing official's private key file")
+    ],
+    db: DbOption = DEFAULT_DB,
+    log_key_file: LogKeyOption = Path(DEFAULT_LOG_KEY),
+) -> None:
+    """签名并追加一条声明 — sign a statement with --key and append it; prints the receipt and proof."""
+    try:
+        try:
+            template = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot read statement JSON: {exc}", field=str(file)) from None
+        if (
+            not isinstance(template, dict)
+            or not {"kind", "body"} <= template.keys()
+            or not template.keys() <= {"kind", "body", "id", "time"}
+        ):
+            raise InputError(
+                'statement file must be an object with "kind" and "body" (and optional "id", "time")',
+                field=str(file),
+            )
+        signer = _read_key(key, "signing key")
+        sub = sign_statement(
+            template["kind"],
+            template["body"],
+            signer,
+            statement_id=template.get("id"),
+            time=template.get("time"),
+        )
+        with Ledger.open(db, log_key=_read_key(log_key_file, "log key")) as ledger:
+            receipt = ledger.append(sub.canonical())
+            proof = ledger.inclusion_proof(receipt.index, receipt.tree_size)
+    except GongxinError as exc:
+        _fail(exc)
+    out = receipt.to_json()
+    out["inclusion_proof"] = _proof_json(proof.leaf_index, proof.tree_size, proof.path)
+    _print_json(out)
+
+
+@app.command()
+def checkpoint(db: DbOption = DEFAULT_DB) -> None:
+    """打印最新签名检查点 — print the latest signed checkpoint (C2SP tlog-checkpoint)."""
+    with _reading(db) as ledger:
+        sys.stdout.write(ledger.latest_checkpoint())
+
+
+@app.command()
+def entry(
+    index: Annotated[int, typer.Argument(help="条目序号 entry index")], db: DbOption = DEFAULT_DB
+) -> None:
+    """打印一条日志条目 — print entry INDEX exactly as logged (one canonical JSON line)."""
+    with _reading(db) as ledger:
+        if not 0 <= index < ledger.size:
+            raise InputError(f"index must be between 0 and {ledger.size - 1}", field="index")
+        sys.stdout.buffer.write(next(ledger.iter_lines(index, index + 1)) + b"\n")
+
+
+class TraceTarget(StrEnum):
+    """What ``gongxin trace`` follows."""
+
+    fund = "fund"
+    contract = "contract"
+    payment = "payment"
+    resident = "resident"
+
+
+@app.command()
+def trace(
+    target: Annotated[
+        TraceTarget,
+        typer.Argument(help="追溯对象 what to trace: fund | contract | payment | resident"),
+    ],
+    ident: Annotated[
+        str,
+        typer.Argument(
+            metavar="ID",
+            help="编号 its id: fund_id, contract_id, payment_id, or a resident's resident_ref "
+            "(see `gongxin residents ref`)",
+        ),
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出 print JSON")] = False,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """追溯 — the chain of entries behind one fund, contract, payment or resident: index, kind,
+    log time, signer, leaf hash, amounts. Replays the whole log read-only (O(n)); an unknown
+    ID exits 2."""
+    from ledger.trace import render_text, trace_ledger
+
+    with _reading(db) as ledger:
+        result = trace_ledger(ledger, target.value, ident)
+    if as_json:
+        _print_json(result.to_json())
+    else:
+        sys.stdout.write(render_text(result))
+
+
+def _proof_json(index: int, size: int, path: list[bytes]) -> dict[str, Any]:
+    return {
+        "leaf_index": index,
+        "tree_size": size,
+        "inclusion_path": [base64.b64encode(h).decode() for h in path],
+    }
+
+
+@prove_app.command("inclusion")
+def prove_inclusion(
+    index: Annotated[int, typer.Argument(help="条目序号 entry index")],
+    size: Annotated[
+        int | None, typer.Option("--size", help="树大小 tree size (default: current)")
+    ] = None,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """包含证明 — inclusion proof of entry INDEX in the tree of --size entries (JSON)."""
+    with _reading(db) as ledger:
+        p = ledger.inclusion_proof(index, size)
+    out = _proof_json(p.leaf_index, p.tree_size, p.path)
+    out["root"] = base64.b64encode(p.root).decode()
+    _print_json(out)
+
+
+@prove_app.command("consistency")
+def prove_consistency(
+    size1: Annotated[int, typer.Argument(help="较早的树大小 older tree size")],
+    size2: Annotated[
+        int | None, typer.Argument(help="较新的树大小 newer tree size (default: current)")
+    ] = None,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """一致性证明 — consistency proof between trees of SIZE1 and SIZE2 entries (JSON)."""
+    with _reading(db) as ledger:
+        p = ledger.consistency_proof(size1, size2)
+    b64 = base64.b64encode
+    _print_json(
+        {
+            "tree_size_1": p.size1,
+            "tree_size_2": p.size2,
+            "root_1": b64(p.root1).decode(),
+            "root_2": b64(p.root2).decode(),
+            "consistency_path": [b64(h).decode() for h in p.path],
+        }
+    )
+
+
+@app.command()
+def export(
+    directory: Annotated[Path, typer.Argument(help="输出目录 output directory")],
+    force: Annotated[
+        bool, typer.Option("--force", help="覆盖目录中的旧文件 write into a non-empty directory")
+    ] = False,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """导出审计包 — write entries.jsonl, checkpoint and log.vkey for gongxin-verify."""
+    from ledger.export import export_bundle
+
+    with _reading(db) as ledger:
+        n = export_bundle(ledger, directory, force=force)
+    typer.echo(f"✓ 已导出 exported {n} entries to {directory}")
+    typer.echo(f"  验证 verify: gongxin-verify {directory} --log-key {directory / 'log.vkey'}")
+
+
+@app.command()
+def demo(
+    entries: Annotated[
+        int | None,
+        typer.Option(
+            "--entries",
+            min=1,
+            help="条目数 number of entries (default 13000: the whole scenario, ~17 simulated "
+            "months; larger N continues it, e.g. 1000000 for benchmarks)",
+            show_default=False,
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="随机种子 seed (same seed → same log)")] = 1,
+    keys_dir: Annotated[
+        Path, typer.Option("--keys-dir", help="演示密钥目录 where to write the demo keys")
+    ] = Path("gongxin-demo-keys"),
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="删除已有的 SQLite 数据库文件 delete an existing SQLite file first"
+        ),
+    ] = False,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """生成演示日志 — build a deterministic street-office (街道) log in a fresh database:
+    communities, providers, funds, contracts and payments, volunteer credits; every entry
+    valid under the rulebook (FORMAT.md §10)."""
+    from ledger.demo import DEFAULT_ENTRIES, build_demo
+    from ledger.demo.residents import RESIDENTS_FILE
+
+    if entries is None:
+        entries = DEFAULT_ENTRIES
+
+    try:
+        _fresh_database(db, force)
+        if keys_dir.exists() and any(keys_dir.iterdir()):
+            others = [
+                p
+                for p in keys_dir.iterdir()
+                if not p.is_file()
+                or (p.suffix not in (".key", ".vkey") and p.name != RESIDENTS_FILE)
+            ]
+            if not force or others:
+                raise InputError(
+                    "demo keys directory is not empty; pass --force (only when it holds just "
+                    ".key/.vkey files) or choose --keys-dir",
+                    field=str(keys_dir),
+                )
+            for p in keys_dir.iterdir():
+                p.unlink()
+        size, note = build_demo(db, entries, seed, keys_dir)
+    except GongxinError as exc:
+        _fail(exc)
+    except ValueError as exc:
+        typer.echo(f"✗ 输入错误 input error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"✓ 演示日志已生成 demo log: {size} entries in {db} (keys in {keys_dir}/)")
+    typer.echo(f"示例居民查询码 demo residents' lookup codes: {keys_dir / RESIDENTS_FILE}")
+    sys.stdout.write(note)
+
+
+def _fresh_database(url: str, force: bool) -> None:
+    if not url.startswith("sqlite:///"):
+        return  # other databases: build_demo refuses a non-empty log itself
+    path = Path(url.removeprefix("sqlite:///"))
+    if path.exists():
+        if not force:
+            raise InputError(
+                "database file exists; pass --force to replace it or choose --db", field=str(path)
+            )
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Officers' spreadsheets: reading CSV/xlsx, importing rows as statements, the xlsx report."""

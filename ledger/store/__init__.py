@@ -1,0 +1,1 @@
+"""Storage: the SQLAlchemy engine and tables, migrations (Alembic), backup and restore."""

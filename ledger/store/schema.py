@@ -1,0 +1,105 @@
+"""Every table, defined once (SQLAlchemy 2 Core). FORMAT.md says what is stored; this module
+says where. The engine (:mod:`ledger.store.engine`), migrations (:mod:`ledger.store.migrate`)
+and the resident register (:mod:`ledger.residents`) all import it; it imports nothing of ours.
+
+Ledger tables (all append-only, enforced by triggers — see
+:func:`ledger.store.engine.install_append_only_triggers`):
+
+- ``meta``         origin, the log's verifier key and the schema version;
+- ``entries``      one row per log entry: index, statement id (idempotency), a digest of the
+                   submission, kind, the exact canonical line (the Merkle leaf data), leaf hash;
+- ``merkle_nodes`` every complete aligned subtree hash (level, index) — FORMAT.md §5.3;
+- ``checkpoints``  every signed checkpoint, by tree size.
+
+Resident register tables (``register_metadata``; off the ledger, never append-only: erasure
+deletes rows — docs/RESIDENTS.md): ``community_secrets`` and ``resident_register``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+SCHEMA_VERSION = "1"
+metadata = MetaData()
+
+#: A 64-bit integer key that is SQLite's rowid itself ("INTEGER PRIMARY KEY"), so the table
+#: needs no separate primary-key index; BIGINT elsewhere.
+_ROWID = BigInteger().with_variant(Integer, "sqlite")
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+entries = Table(
+    "entries",
+    metadata,
+    Column("idx", _ROWID, primary_key=True, autoincrement=False),
+    Column("statement_id", String(36), nullable=False, unique=True),
+    Column("submission_sha256", LargeBinary(32), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("line", LargeBinary, nullable=False),
+    Column("leaf_hash", LargeBinary(32), nullable=False),
+    # Migration 0002: entries by kind, for operators' queries ("every payment.propose").
+    Index("ix_entries_kind", "kind"),
+)
+
+merkle_nodes = Table(
+    "merkle_nodes",
+    metadata,
+    Column("level", Integer, primary_key=True, autoincrement=False),
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", LargeBinary(32), nullable=False),
+    sqlite_with_rowid=False,  # the (level, idx) key is the table: no second B-tree
+)
+
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("size", _ROWID, primary_key=True, autoincrement=False),
+    Column("note", Text, nullable=False),
+)
+
+APPEND_ONLY_TABLES = ("meta", "entries", "merkle_nodes", "checkpoints")
+UNIQUE_KEYS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "meta": (("name",),),
+    "entries": (("idx",), ("statement_id",)),
+    "merkle_nodes": (("level", "idx"),),
+    "checkpoints": (("size",),),
+}
+
+
+register_metadata = MetaData()
+
+community_secrets = Table(
+    "community_secrets",
+    register_metadata,
+    Column("community", String(64), primary_key=True),
+    Column("secret", LargeBinary(32), nullable=False),
+    Column("created_at", String(32), nullable=False),
+)
+
+resident_register = Table(
+    "resident_register",
+    register_metadata,
+    Column("register_no", String(21), primary_key=True),
+    Column("community", String(64), nullable=False),
+    Column("resident_ref", String(32), nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("id_number", String(18), nullable=True, unique=True),
+    Column("phone", String(11), nullable=True),
+    Column("lookup_hash", LargeBinary(32), nullable=False, unique=True),
+    Column("enrolled_at", String(32), nullable=False),
+)

@@ -1,0 +1,90 @@
+"""Reading ``entries.jsonl`` in bounded chunks of lines (FORMAT.md §9).
+
+:class:`Reader` reads the file in chunks of at most :data:`CHUNK_LINES` lines (and about
+:data:`CHUNK_BYTES` bytes), never further than asked, and never more than
+:data:`MAX_LINE_BYTES` of one line: memory stays bounded whatever the file holds. A last line
+without a newline, or one too long, ends the reading as the chunk's ``tail``.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from verifier.core.entry import Entry
+from verifier.core.errors import VerificationError
+
+__all__ = ["CHUNK_BYTES", "CHUNK_LINES", "MAX_LINE_BYTES", "Chunk", "Reader"]
+
+#: Lines per chunk (a chunk also ends after :data:`CHUNK_BYTES`).
+CHUNK_LINES = 2000
+CHUNK_BYTES = 4 << 20
+#: Longest entry line accepted (rule ``export.line_too_long``); bounds memory per line.
+MAX_LINE_BYTES = 8 << 20
+
+
+@dataclass(slots=True)
+class Chunk:
+    """Consecutive lines of ``entries.jsonl`` (newlines removed).
+
+    ``tail`` is a last line that did not end with a newline (end of file) or that exceeded
+    :data:`MAX_LINE_BYTES` (``tail_too_long``); reading stops after it.
+    """
+
+    first: int
+    lines: list[bytes]
+    end_offset: int
+    tail: bytes | None = None
+    tail_too_long: bool = False
+    #: parse-in-workers mode: a :func:`check_chunk` result; main-parses mode: one bool per
+    #: triple of :func:`verifier.parallel.verify_triples`.
+    future: Future[Any] | None = None
+    # Main-parses mode only: the parsed entries and their leaf hashes (up to the first parse
+    # error, kept in ``error``), and (line, signature, public key) of each submitted triple.
+    entries: list[Entry] = field(default_factory=list)
+    leaves: list[bytes] = field(default_factory=list)
+    slots: list[tuple[int, int, bytes]] = field(default_factory=list)
+    error: VerificationError | None = None
+
+    @property
+    def end(self) -> int:
+        """Index after the last complete line."""
+        return self.first + len(self.lines)
+
+
+class Reader:
+    """Reads ``entries.jsonl`` in chunks; never more than asked (bounded memory)."""
+
+    def __init__(self, fh: IO[bytes]) -> None:
+        self.fh = fh
+        self.next_index = 0
+        self.offset = 0
+        self.eof = False
+
+    def read(self) -> Chunk | None:
+        if self.eof:
+            return None
+        readline = self.fh.readline
+        limit = MAX_LINE_BYTES + 1
+        lines: list[bytes] = []
+        chunk = Chunk(self.next_index, lines, self.offset)
+        size = 0
+        while len(lines) < CHUNK_LINES and size < CHUNK_BYTES:
+            line = readline(limit)
+            if not line:
+                self.eof = True
+                break
+            self.offset += len(line)
+            if line[-1] != 0x0A:
+                chunk.tail = line
+                chunk.tail_too_long = len(line) == limit
+                self.eof = True
+                break
+            lines.append(line[:-1])
+            size += len(line)
+        chunk.end_offset = self.offset
+        self.next_index += len(lines) + (chunk.tail is not None)
+        if not lines and chunk.tail is None:
+            return None
+        return chunk

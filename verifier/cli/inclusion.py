@@ -1,0 +1,101 @@
+"""Light mode: one entry line is in the log a signed checkpoint covers (FORMAT.md §5, §9).
+
+``gongxin-verify inclusion`` checks a single entry against a checkpoint with an RFC 9162
+inclusion proof, without the rest of the log. It proves the entry is in the log; unlike
+:func:`verifier.audit.verify_bundle` it does not replay the keys and rules that made it valid.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from verifier.audit.verdict import InclusionReport
+from verifier.core.checkpoint import open_checkpoint_as
+from verifier.core.entry import parse_entry_line
+from verifier.core.errors import InputError, VerificationError
+from verifier.core.keys import VerifierKey
+from verifier.core.merkle import leaf_hash, verify_inclusion
+
+__all__ = ["parse_inclusion_proof", "verify_inclusion_file"]
+
+
+def parse_inclusion_proof(proof: Any) -> tuple[int, int, list[bytes]]:
+    """Check the shape of an inclusion proof object
+    ``{"leaf_index": int, "tree_size": int, "inclusion_path": [base64, …]}`` (RFC 9162 §4.12
+    names; other members are ignored). Returns (leaf index, tree size, path).
+    Raises :class:`InputError` naming the field."""
+    if type(proof) is not dict:
+        raise InputError("the proof must be a JSON object", field="proof")
+    out: list[int] = []
+    for name in ("leaf_index", "tree_size"):
+        value = proof.get(name)
+        if type(value) is not int or value < 0:
+            raise InputError("must be a non-negative integer", field=f"proof.{name}")
+        out.append(value)
+    path = proof.get("inclusion_path")
+    if type(path) is not list:
+        raise InputError("must be a list of base64 hashes", field="proof.inclusion_path")
+    hashes: list[bytes] = []
+    for n, item in enumerate(path):
+        try:
+            if type(item) is not str:
+                raise ValueError
+            hashes.append(base64.b64decode(item, validate=True))
+        except (ValueError, binascii.Error):
+            raise InputError(
+                "must be standard base64", field=f"proof.inclusion_path[{n}]"
+            ) from None
+    return out[0], out[1], hashes
+
+
+def verify_inclusion_file(
+    entry_line: bytes,
+    proof: dict[str, Any],
+    checkpoint_note: str | bytes,
+    log_key: VerifierKey,
+) -> InclusionReport:
+    """Light mode: check that one entry line is in the log the checkpoint covers.
+
+    ``entry_line`` is the entry's line (one trailing newline is allowed); ``proof`` is
+    ``{"leaf_index", "tree_size", "inclusion_path"}`` (see :func:`parse_inclusion_proof`);
+    ``checkpoint_note`` is the signed checkpoint. Steps: open the checkpoint under
+    ``log_key``; the proof's tree size must be the checkpoint's; the line must parse
+    strictly and carry ``index == leaf_index``; then RFC 9162 inclusion against the
+    checkpoint root. Raises :class:`VerificationError` (or :class:`InputError` for a
+    malformed proof object). Cost: one Ed25519 verification and O(log n) hashes.
+
+    Note: this proves the entry is in the log; unlike :func:`verifier.audit.verify_bundle`
+    it does not replay the keys and rules that made it valid.
+    """
+    cp = open_checkpoint_as(checkpoint_note, log_key, "checkpoint")
+    leaf_index, tree_size, path = parse_inclusion_proof(proof)
+    if tree_size != cp.size:
+        raise VerificationError(
+            "inclusion.tree_size",
+            f"the proof is for a tree of {tree_size} entries, the checkpoint covers "
+            f"{cp.size}; 证明与检查点大小不符",
+            field="proof.tree_size",
+        )
+    if entry_line.endswith(b"\n"):
+        entry_line = entry_line[:-1]
+    entry = parse_entry_line(entry_line, leaf_index)
+    if entry.index != leaf_index:
+        raise VerificationError(
+            "inclusion.index",
+            f"the entry line has index {entry.index}, the proof is for leaf {leaf_index}; 序号不符",
+            index=leaf_index,
+            field="proof.leaf_index",
+        )
+    leaf = leaf_hash(entry_line)
+    verify_inclusion(leaf, leaf_index, tree_size, path, cp.root)
+    return InclusionReport(
+        origin=cp.origin,
+        tree_size=cp.size,
+        root=cp.root.hex(),
+        leaf_index=leaf_index,
+        leaf_hash=leaf.hex(),
+        kind=entry.statement.kind,
+        statement_id=entry.statement.id,
+    )

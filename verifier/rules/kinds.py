@@ -1,0 +1,394 @@
+"""Entry kinds: who may sign each one and the exact shape of its body (FORMAT.md §7, §10).
+
+Each kind maps to the roles allowed to sign it and a body check. Body checks are stateless:
+they look at one body in isolation (types, ranges, patterns, the USCC check digit, distinct
+list items). Rules that relate an entry to the log so far — balances, caps, who proposed a
+payment — are the rulebook's (:mod:`verifier.rules`). The key-management kinds are checked and
+applied by :mod:`verifier.registry`.
+
+The JSON Schemas in ``schemas/`` describe the same bodies; ``tests/test_schemas.py`` keeps
+the two in agreement.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from verifier.core.errors import VerificationError
+
+#: FORMAT.md §10.1: every amount of money is an integer number of fen (分), 1 … 10^13.
+MAX_AMOUNT_FEN = 10**13
+
+#: A field check returns ``None`` when the value is fine, else what it must be, and the
+#: sub-path of the offending part (``""`` for the value itself).
+FieldCheck = Callable[[Any], tuple[str, str] | None]
+
+
+def _pattern(regex: str, what: str) -> FieldCheck:
+    rx = re.compile(regex)
+
+    def check(v: Any) -> tuple[str, str] | None:
+        return None if type(v) is str and rx.fullmatch(v) else ("", f"must be {what}")
+
+    return check
+
+
+def _int_range(lo: int, hi: int, what: str) -> FieldCheck:
+    def check(v: Any) -> tuple[str, str] | None:
+        if type(v) is int and lo <= v <= hi:
+            return None
+        return "", f"must be {what}, an integer {lo}…{hi}"
+
+    return check
+
+
+def _text(max_len: int) -> FieldCheck:
+    def check(v: Any) -> tuple[str, str] | None:
+        ok = type(v) is str and 1 <= len(v) <= max_len and v.isprintable() and v.strip() == v
+        return None if ok else ("", f"must be printable text of 1–{max_len} characters")
+
+    return check
+
+
+def _one_of(*choices: str) -> FieldCheck:
+    def check(v: Any) -> tuple[str, str] | None:
+        return (
+            None
+            if type(v) is str and v in choices
+            else ("", f"must be one of {', '.join(choices)}")
+        )
+
+    return check
+
+
+def _const(value: str) -> FieldCheck:
+    def check(v: Any) -> tuple[str, str] | None:
+        return None if v == value else ("", f"must be {value!r}")
+
+    return check
+
+
+def _date(v: Any) -> tuple[str, str] | None:
+    if type(v) is str and len(v) == 10 and v[4] == "-" and v[7] == "-":
+        try:
+            date.fromisoformat(v)
+            return None
+        except ValueError:
+            pass
+    return "", "must be a date YYYY-MM-DD"
+
+
+def _month(v: Any) -> tuple[str, str] | None:
+    # [0-9], not \d: \d also matches non-ASCII digits (e.g. full-width "２０２６"), which
+    # sort after every ASCII month and would let one credit.expire wipe every lot.
+    if type(v) is str and re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", v):
+        return None
+    return "", "must be a month YYYY-MM"
+
+
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
+
+
+def uscc_check_char(first17: str) -> str:
+    """GB 32100-2015 check character of the first 17 characters of a 统一社会信用代码.
+
+    Precondition: ``first17`` has 17 characters of :data:`USCC_ALPHABET`. O(17).
+    """
+    total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
+    return USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+def is_valid_uscc(v: object) -> bool:
+    """True iff ``v`` is an 18-character 统一社会信用代码 with a correct check character."""
+    return (
+        type(v) is str
+        and len(v) == 18
+        and all(c in USCC_ALPHABET for c in v)
+        and uscc_check_char(v[:17]) == v[17]
+    )
+
+
+def _uscc(v: Any) -> tuple[str, str] | None:
+    if is_valid_uscc(v):
+        return None
+    return "", "must be an 18-character 统一社会信用代码 with a valid GB 32100-2015 check character"
+
+
+def _object(fields: dict[str, FieldCheck]) -> FieldCheck:
+    """A nested object with exactly ``fields``."""
+
+    def check(v: Any) -> tuple[str, str] | None:
+        if type(v) is not dict or v.keys() != fields.keys():
+            return "", f"must be an object with exactly the members {', '.join(sorted(fields))}"
+        for name, sub in fields.items():
+            problem = sub(v[name])
+            if problem:
+                return f".{name}{problem[0]}", problem[1]
+        return None
+
+    return check
+
+
+def _list(
+    item: FieldCheck, lo: int, hi: int, *, distinct_by: str | None = None, distinct: bool = False
+) -> FieldCheck:
+    """A list of ``lo``…``hi`` items; ``distinct`` items, or items distinct by one member."""
+
+    def check(v: Any) -> tuple[str, str] | None:
+        if type(v) is not list or not lo <= len(v) <= hi:
+            return "", f"must be a list of {lo}…{hi} items"
+        for n, x in enumerate(v):
+            problem = item(x)
+            if problem:
+                return f"[{n}]{problem[0]}", problem[1]
+        keys = [x[distinct_by] for x in v] if distinct_by else v if distinct else None
+        if keys is not None and len(set(keys)) != len(keys):
+            what = f"{distinct_by} values" if distinct_by else "items"
+            return "", f"must have distinct {what}"
+        return None
+
+    return check
+
+
+ID = _pattern(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}", "an identifier of letters, digits, ._:- (≤64)")
+AMOUNT_FEN = _int_range(1, MAX_AMOUNT_FEN, "a positive amount in fen (分)")
+POINTS = _int_range(1, 1_000_000, "points")
+RESIDENT_REF = _pattern(r"[0-9a-f]{32}", "a resident pseudonym of 32 lower-case hex digits")
+SHA256_HEX = _pattern(r"[0-9a-f]{64}", "a SHA-256 digest in 64 lower-case hex digits")
+REASON = _text(500)
+
+#: FORMAT.md §10.3: procurement methods (《政府采购法》 and 财政部令第 74 号 / 第 110 号).
+PROCUREMENT_METHODS = (
+    "公开招标",
+    "邀请招标",
+    "竞争性谈判",
+    "竞争性磋商",
+    "询价",
+    "单一来源",
+    "框架协议",
+)
+#: FORMAT.md §10.3: where appropriated money comes from.
+FUND_SOURCES = ("财政", "社区基金", "捐赠")
+#: FORMAT.md §10.2: party types (a community's 居委会, a 社会组织, a company).
+PARTY_TYPES = ("community", "social_organisation", "company")
+#: FORMAT.md §10.1: family relations a policy may allow credit transfers between.
+RELATIONS = ("配偶", "父母", "子女", "兄弟姐妹", "祖父母", "孙子女")
+
+MILESTONE = _object(
+    {
+        "milestone_id": ID,
+        "amount_fen": AMOUNT_FEN,
+        "due": _date,
+        "deliverable": _text(200),
+    }
+)
+MILESTONES = _list(MILESTONE, 1, 50, distinct_by="milestone_id")
+EVIDENCE = _list(SHA256_HEX, 1, 32, distinct=True)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One entry kind: the roles that may sign it and the exact fields of its body.
+
+    ``fields`` is ``None`` for kinds whose bodies another module checks (key management).
+    """
+
+    name: str
+    roles: frozenset[str]
+    fields: dict[str, FieldCheck] | None
+
+    def check_body(self, body: dict[str, Any], index: int) -> None:
+        """Raise ``VerificationError("entry.body")`` naming the first bad field. O(body)."""
+        if self.fields is None:
+            return
+        if body.keys() != self.fields.keys():
+            raise VerificationError(
+                "entry.body",
+                f"{self.name} body must have exactly the fields {', '.join(sorted(self.fields))}",
+                index=index,
+                field="statement.body",
+            )
+        for name, check in self.fields.items():
+            problem = check(body[name])
+            if problem:
+                raise VerificationError(
+                    "entry.body",
+                    problem[1],
+                    index=index,
+                    field=f"statement.body.{name}{problem[0]}",
+                )
+
+
+def _kind(name: str, roles: set[str], fields: dict[str, FieldCheck] | None) -> Kind:
+    return Kind(name, frozenset(roles), fields)
+
+
+KINDS: dict[str, Kind] = {
+    k.name: k
+    for k in (
+        # FORMAT.md §7.3 — key management (bodies checked by verifier.registry).
+        _kind("log.genesis", {"authority"}, None),
+        _kind("key.grant", {"authority"}, None),
+        _kind("key.revoke", {"authority"}, None),
+        # FORMAT.md §10.1 — policy.
+        _kind(
+            "policy.set",
+            {"authority"},
+            {
+                "version": _int_range(1, 1_000_000, "the policy version"),
+                "currency": _const("CNY"),
+                "dual_control_threshold_fen": AMOUNT_FEN,
+                "credit_rates": _list(
+                    _object(
+                        {
+                            "category": _text(50),
+                            "points_per_hour": _int_range(1, 1000, "points per hour"),
+                        }
+                    ),
+                    1,
+                    50,
+                    distinct_by="category",
+                ),
+                "daily_cap_points": POINTS,
+                "activity_cap_points": POINTS,
+                "balance_cap_points": _int_range(1, 10**9, "the balance cap"),
+                "expiry_months": _int_range(1, 120, "months"),
+                "catalogue": _list(
+                    _object({"item": _text(100), "points": POINTS}), 1, 200, distinct_by="item"
+                ),
+                "transfer_relations": _list(_one_of(*RELATIONS), 0, len(RELATIONS), distinct=True),
+            },
+        ),
+        # FORMAT.md §10.2 — parties.
+        _kind(
+            "party.register",
+            {"authority", "finance_officer"},
+            {
+                "party_id": ID,
+                "type": _one_of(*PARTY_TYPES),
+                "name": _text(200),
+                "uscc": _uscc,
+            },
+        ),
+        # FORMAT.md §10.3 — funds, contracts and payments.
+        _kind(
+            "fund.appropriate",
+            {"finance_officer"},
+            {
+                "fund_id": ID,
+                "fiscal_year": _int_range(2000, 2100, "a fiscal year"),
+                "programme": _text(200),
+                "source": _one_of(*FUND_SOURCES),
+                "amount_fen": AMOUNT_FEN,
+            },
+        ),
+        _kind(
+            "fund.donate",
+            {"finance_officer"},
+            {
+                "donation_id": ID,
+                "fund_id": ID,
+                "donor": ID,
+                "amount_fen": AMOUNT_FEN,
+                "receipt_sha256": SHA256_HEX,
+            },
+        ),
+        _kind(
+            "contract.award",
+            {"finance_officer"},
+            {
+                "contract_id": ID,
+                "fund_id": ID,
+                "provider": ID,
+                "title": _text(200),
+                "method": _one_of(*PROCUREMENT_METHODS),
+                "total_fen": AMOUNT_FEN,
+                "milestones": MILESTONES,
+                "evidence": EVIDENCE,
+            },
+        ),
+        _kind(
+            "contract.amend",
+            {"finance_officer"},
+            {
+                "amendment_id": ID,
+                "contract_id": ID,
+                "total_fen": AMOUNT_FEN,
+                "milestones": MILESTONES,
+                "evidence": EVIDENCE,
+                "reason": REASON,
+            },
+        ),
+        _kind(
+            "payment.propose",
+            {"finance_officer"},
+            {
+                "payment_id": ID,
+                "contract_id": ID,
+                "milestone_id": ID,
+                "amount_fen": AMOUNT_FEN,
+                "invoice_no": ID,
+                "invoice_sha256": SHA256_HEX,
+            },
+        ),
+        _kind("payment.approve", {"approver"}, {"payment_id": ID}),
+        _kind("payment.reject", {"approver"}, {"payment_id": ID, "reason": REASON}),
+        _kind("payment.reverse", {"finance_officer"}, {"payment_id": ID, "reason": REASON}),
+        # FORMAT.md §10.4 — volunteer service and credits.
+        _kind(
+            "activity.register",
+            {"organiser"},
+            {
+                "activity_id": ID,
+                "community": ID,
+                "category": _text(50),
+                "date": _date,
+                "title": _text(100),
+            },
+        ),
+        _kind(
+            "credit.award",
+            {"organiser"},
+            {
+                "resident_ref": RESIDENT_REF,
+                "activity_id": ID,
+                "minutes": _int_range(1, 24 * 60, "service minutes"),
+            },
+        ),
+        _kind(
+            "credit.correct",
+            {"organiser"},
+            {
+                "award_index": _int_range(1, 2**53 - 1, "the index of the credit.award entry"),
+                "resident_ref": RESIDENT_REF,
+                "activity_id": ID,
+                "minutes": _int_range(0, 24 * 60, "the corrected service minutes"),
+                "reason": REASON,
+            },
+        ),
+        _kind(
+            "credit.redeem",
+            {"service_desk"},
+            {"resident_ref": RESIDENT_REF, "item": _text(100), "points": POINTS},
+        ),
+        _kind(
+            "credit.transfer",
+            {"service_desk"},
+            {
+                "from_ref": RESIDENT_REF,
+                "to_ref": RESIDENT_REF,
+                "points": POINTS,
+                "relation": _one_of(*RELATIONS),
+            },
+        ),
+        _kind("credit.expire", {"service_desk"}, {"through_month": _month}),
+    )
+}
+
+#: The kinds the business rulebook applies (everything but key management).
+DOMAIN_KINDS = frozenset(KINDS) - {"log.genesis", "key.grant", "key.revoke"}
