@@ -8,7 +8,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ProblemBody(BaseModel):
@@ -25,16 +25,24 @@ class ProblemBody(BaseModel):
 
 
 class ReceiptBody(BaseModel):
-    """A receipt: where the entry is, the signed checkpoint, the inclusion proof."""
+    """A receipt (docs/API.md §2): where the entry is, the signed checkpoint, the inclusion
+    proof. The same members as :mod:`verifier.core.receipt`, which builds and checks it."""
 
-    index: int = Field(ge=0)
-    statement_id: str
-    leaf_hash: str = Field(description="SHA-256(0x00 ‖ entry), hex")
-    entry: str = Field(description="the canonical entry line (FORMAT.md §4)")
-    tree_size: int = Field(ge=1)
+    model_config = ConfigDict(extra="forbid")
+
+    index: int = Field(ge=0, description="the entry's 0-based index in the log")
+    statement_id: str = Field(description="the logged statement's id")
+    leaf_hash: str = Field(
+        pattern="^[0-9a-f]{64}$", description="SHA-256(0x00 ‖ entry), 64 lower-case hex digits"
+    )
+    entry: str = Field(description="the canonical entry line as logged (FORMAT.md §4)")
+    tree_size: int = Field(ge=1, description="the size of the tree the checkpoint signs")
     checkpoint: str = Field(description="signed checkpoint note (C2SP) covering the entry")
-    inclusion_path: list[str] = Field(description="RFC 9162 inclusion proof, base64 hashes")
-    duplicate: bool
+    inclusion_path: list[str] = Field(
+        description="RFC 9162 inclusion proof of the leaf at index in the tree of tree_size "
+        "leaves, standard base64 hashes"
+    )
+    duplicate: bool = Field(description="false only in the reply to the request that logged it")
 
 
 class ReceiptsBody(BaseModel):

@@ -197,7 +197,7 @@ def provider(st: State, party_id: Ident) -> Any:
 
 
 def _context(st: ServerState, target: str, own: list[Posting]) -> list[Posting]:
-    """The postings a trace shows before the target's own (see verifier.tracing.Tracer):
+    """The postings a trace shows before the target's own (see verifier.reports.tracing.Tracer):
     a contract's or payment's fund appropriation, a payment's contract award."""
     first = own[0]
     extra: list[Posting] = []

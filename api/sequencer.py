@@ -2,10 +2,11 @@
 
 Every write request hands its submissions to :meth:`Sequencer.submit` and awaits them. One
 writer thread appends: whatever arrived while the previous transaction ran is appended as
-*one* batch — one transaction, one fsync, one checkpoint signature — so concurrent clients
-share the cost (group commit). Each request keeps its own atomicity: if the combined batch is
-rejected, the writer appends each request's submissions on their own, so one client's bad
-statement never fails another client's good one.
+*one* transaction — one fsync, one checkpoint signature — so concurrent clients share the
+cost (group commit). Each request keeps its own atomicity
+(:meth:`ledger.log.Ledger.append_requests`): a request that breaks a rule is undone alone
+inside that transaction, so one client's bad statement never fails another client's good
+one, and costs no extra transaction. A database failure fails the whole group.
 
 The same lock (:attr:`Sequencer.lock`) guards the in-memory state for readers (domain reads,
 traces, residents' look-ups), which run in the thread pool and hold it briefly.
@@ -51,7 +52,8 @@ class Sequencer:
 
     async def submit(self, submissions: Sequence[bytes]) -> list[Receipt]:
         """Append ``submissions`` atomically; their receipts in order. Raises what
-        :meth:`ledger.log.Ledger.append_batch` raises for them alone."""
+        :meth:`ledger.log.Ledger.append_batch` would raise for them alone (or the database's
+        failure)."""
         loop = asyncio.get_running_loop()
         req = _Request(submissions, loop.create_future(), loop)
         with self._wake:
@@ -88,38 +90,27 @@ class Sequencer:
             self._append_group(group)
 
     def _append_group(self, group: list[_Request]) -> None:
-        """Append the group as one batch; on rejection, each request on its own."""
-        if len(group) > 1:
-            combined = [s for req in group for s in req.submissions]
-            try:
-                receipts = self._append(combined)
-            except GongxinError:
-                pass  # some request in the group is bad: fall back to one batch each
-            except BaseException as exc:  # the database failed: every request fails
-                for req in group:
-                    _resolve(req, exc)
-                return
-            else:
-                at = 0
-                for req in group:
-                    _resolve(req, receipts[at : at + len(req.submissions)])
-                    at += len(req.submissions)
-                return
-        for req in group:
-            try:
-                _resolve(req, self._append(req.submissions))
-            except BaseException as exc:
+        """Append the group's requests in one transaction; settle each with its receipts or
+        its rejection, or all of them with the database's failure."""
+        try:
+            outcomes = self._append([req.submissions for req in group])
+        except BaseException as exc:  # the database failed: every request fails
+            for req in group:
                 _resolve(req, exc)
+            return
+        for req, outcome in zip(group, outcomes, strict=True):
+            _resolve(req, outcome)
 
-    def _append(self, submissions: Sequence[bytes]) -> list[Receipt]:
+    def _append(self, requests: list[Sequence[bytes]]) -> list[list[Receipt] | GongxinError]:
         with self.lock:
-            receipts = self.ledger.append_batch(submissions)
+            outcomes = self.ledger.append_requests(requests)
             self.index.commit()
-            new = sum(1 for r in receipts if not r.duplicate)
-        self.metrics.appended.inc(new)
-        self.metrics.groups.inc()
-        self.metrics.group_size.observe(len(submissions))
-        return receipts
+        accepted = [o for o in outcomes if not isinstance(o, GongxinError)]
+        if accepted:
+            self.metrics.appended.inc(sum(1 for rs in accepted for r in rs if not r.duplicate))
+            self.metrics.groups.inc()
+            self.metrics.group_size.observe(sum(len(rs) for rs in accepted))
+        return outcomes
 
 
 def _resolve(req: _Request, outcome: list[Receipt] | BaseException) -> None:

@@ -1,7 +1,7 @@
 """Durable append throughput through ``Ledger.append_batch`` on SQLite, and its flatness in n.
 
 What it measures (all through the library, on a SQLite file in WAL mode with
-``synchronous=FULL`` exactly as ``ledger.storage`` configures it):
+``synchronous=FULL`` exactly as ``ledger.store.engine`` configures it):
 
 1. **Throughput.** A 10,000-entry demo log is copied to a temporary file; the demo statements
    that follow it are pre-signed (client side, not timed) with the demo ``Scenario`` (keys,

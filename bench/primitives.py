@@ -66,7 +66,8 @@ class Samples:
 def make_samples(n: int = 256, seed: int = 1) -> Samples:
     """Sign ``n`` demo statements (a few ms) and build entry lines for them."""
     from ledger.demo import DEMO_START, DemoClock, Scenario, derive_keys
-    from verifier.core.entry import ZERO_HASH_HEX, entry_bytes
+    from ledger.records import entry_bytes
+    from verifier.core.entry import ZERO_HASH_HEX
 
     keys = derive_keys(seed)
     by_id = {k.key_id.hex(): k for k in keys.all()}

@@ -15,7 +15,7 @@ the raw primitives measured in the same run: the same node lookup done with plai
 SHA-256 node-hash rate; ratios are proof latency / raw lookup latency. ``Ledger.open`` time
 is reported too (read-only ``replay=False`` where the library has it, else a full replay;
 ``--replay`` forces the replay). A sample of proofs is checked with
-``verifier.merkle.verify_inclusion`` / ``verify_consistency`` (not timed).
+``verifier.core.merkle.verify_inclusion`` / ``verify_consistency`` (not timed).
 
 Target: median latency <= 1 ms.
 

@@ -1,6 +1,6 @@
 """Full third-party verification of an export bundle: throughput and peak memory.
 
-What it measures: ``verifier.audit.verify_bundle(directory, log_key, workers=W)`` over the
+What it measures: ``verifier.cli.bundle.verify_bundle(directory, log_key, workers=W)`` over the
 export of a demo log of ``--entries`` entries (default 1,000,000; ``--quick`` = 100,000),
 with W = 2 and 1 (``--workers``), ``--repeats`` times each, every run in a fresh child
 process so that its peak RSS is its own:

@@ -9,13 +9,15 @@ from __future__ import annotations
 import base64
 import hashlib
 
+from ledger import proofs
+from ledger.records import entry_bytes
 from ledger.signing.keys import SignerKey
 from ledger.signing.notes import sign_checkpoint
 from ledger.signing.statements import sign_statement
-from verifier.core import compact_range, merkle
+from verifier.core import merkle
 from verifier.core.canonical import canonical_bytes
 from verifier.core.checkpoint import Checkpoint
-from verifier.core.entry import ZERO_HASH_HEX, entry_bytes
+from verifier.core.entry import ZERO_HASH_HEX
 
 AUTHORITY = SignerKey.from_seed("example-authority", bytes(range(32)))
 LOG = SignerKey.from_seed("gongxin.example/demo", bytes(range(32, 64)))
@@ -46,7 +48,7 @@ def example() -> dict[str, str]:
     )
     line1 = entry_bytes(1, "2026-11-22T08:05:02.500000Z", leaf0.hex(), grant)
     leaf1 = merkle.leaf_hash(line1)
-    root = compact_range.root_of([leaf0, leaf1])
+    root = proofs.root_of([leaf0, leaf1])
     note = sign_checkpoint(Checkpoint(LOG.name, 2, root), LOG)
     return {
         "keys": "\n".join(str(k.verifier()) for k in (AUTHORITY, LOG, FINANCE)),

@@ -1,10 +1,11 @@
 """A small client of the Gongxin HTTP API (docs/API.md) that trusts nothing but the log key.
 
-Every receipt the server returns is checked by :func:`verify_receipt`, a pure function of
-the receipt, the log's public key and (when known) the submission it is for: the signed
-checkpoint opens under the pinned log key, the entry line hashes to ``leaf_hash``, the entry
-holds exactly the submitted statement and signatures, and the inclusion path leads from the
-leaf to the checkpoint's root. A receipt that fails any check raises :class:`ReceiptError`
+Every receipt the server returns is checked by :func:`verify_receipt` (the receipt is
+defined once, in :mod:`verifier.core.receipt`), a pure function of the receipt, the log's
+public key and (when known) the submission it is for: the signed checkpoint opens under the
+pinned log key, the entry line hashes to ``leaf_hash``, the entry holds exactly the
+submitted statement and signatures, and the inclusion path leads from the leaf to the
+checkpoint's root. A receipt that fails any check raises :class:`ReceiptError`
 naming what differed; the server is then not to be believed.
 
 API errors (``application/problem+json``, docs/API.md §1) become :class:`ApiError`.
@@ -15,21 +16,18 @@ bytes can never log a statement twice: the server answers ``duplicate: true``), 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import httpx
 
-from verifier.core import merkle
+from verifier.core import receipt as core_receipt
 from verifier.core.checkpoint import Checkpoint, open_checkpoint
-from verifier.core.entry import Submission, parse_entry_line
-from verifier.core.errors import GongxinError, InputError, VerificationError
+from verifier.core.entry import Submission
+from verifier.core.errors import GongxinError, InputError
 from verifier.core.keys import VerifierKey, parse_verifier_key
+from verifier.core.receipt import Receipt, ReceiptError
 
 __all__ = [
     "MAX_BATCH",
@@ -84,103 +82,13 @@ class ServerUnavailable(GongxinError):
     """The server could not be reached (after the retries) or answered nonsense."""
 
 
-class ReceiptError(VerificationError):
-    """A receipt failed verification. ``rule`` is ``receipt.<what>``: ``shape``,
-    ``checkpoint``, ``tree_size``, ``leaf_hash``, ``entry``, ``index``, ``statement_id``,
-    ``statement`` or ``inclusion``; ``field`` names the member that differed."""
-
-
-@dataclass(frozen=True)
-class Receipt:
-    """A receipt as the API returns it (docs/API.md §2); hashes as the API encodes them."""
-
-    index: int
-    statement_id: str
-    leaf_hash: str
-    entry: str
-    tree_size: int
-    checkpoint: str
-    inclusion_path: tuple[str, ...]
-    duplicate: bool
-
-    def to_json(self) -> dict[str, Any]:
-        """The receipt in the API's JSON form."""
-        return {
-            "index": self.index,
-            "statement_id": self.statement_id,
-            "leaf_hash": self.leaf_hash,
-            "entry": self.entry,
-            "tree_size": self.tree_size,
-            "checkpoint": self.checkpoint,
-            "inclusion_path": list(self.inclusion_path),
-            "duplicate": self.duplicate,
-        }
-
-
-def _bad(
-    rule: str, detail: str, field: str | None = None, index: int | None = None
-) -> ReceiptError:
-    return ReceiptError(f"receipt.{rule}", detail, field=field, index=index)
-
-
 def parse_receipt(obj: Any) -> Receipt:
-    """Check the JSON shape of a receipt (types only; nothing is verified here).
-    Raises :class:`ReceiptError` (``receipt.shape``) naming the member. O(size)."""
-    if not isinstance(obj, dict):
-        raise _bad("shape", "a receipt must be a JSON object")
-    types: dict[str, type] = {
-        "index": int,
-        "statement_id": str,
-        "leaf_hash": str,
-        "entry": str,
-        "tree_size": int,
-        "checkpoint": str,
-        "inclusion_path": list,
-        "duplicate": bool,
-    }
-    for name, want in types.items():
-        value = obj.get(name)
-        if type(value) is not want:
-            raise _bad("shape", f"member {name} must be a JSON {want.__name__}", field=name)
-    path = obj["inclusion_path"]
-    if not all(type(h) is str for h in path):
-        raise _bad("shape", "inclusion_path must be a list of base64 strings", "inclusion_path")
-    return Receipt(
-        obj["index"],
-        obj["statement_id"],
-        obj["leaf_hash"],
-        obj["entry"],
-        obj["tree_size"],
-        obj["checkpoint"],
-        tuple(path),
-        obj["duplicate"],
-    )
-
-
-@lru_cache(maxsize=32)
-def _opened(note: str, log_key: VerifierKey) -> Checkpoint:
-    """:func:`open_checkpoint`, remembered: a batch's receipts share one checkpoint."""
-    return open_checkpoint(note, log_key)
-
-
-def _compare_statement(entry_json: dict[str, Any], submission: Submission) -> None:
-    """Require the logged statement and signatures to be exactly the submitted ones."""
-    mine = submission.to_json()
-    st, logged = mine["statement"], entry_json["statement"]
-    for name in ("id", "kind", "signer", "time", "body"):
-        if st[name] != logged.get(name):
-            raise _bad(
-                "statement",
-                f"the logged statement's {name} differs from the one submitted; "
-                "回执中的声明与提交的不一致",
-                field=f"statement.{name}",
-            )
-    if mine["signatures"] != entry_json["signatures"]:
-        raise _bad(
-            "statement",
-            "the logged signatures differ from the ones submitted; 签名不一致",
-            field="signatures",
-        )
+    """:func:`verifier.core.receipt.parse_receipt`, for a server's reply: a malformed receipt
+    is a :class:`ReceiptError` (``receipt.shape``, naming the member), not an input error."""
+    try:
+        return core_receipt.parse_receipt(obj)
+    except InputError as exc:
+        raise ReceiptError("receipt.shape", exc.message, field=exc.field) from None
 
 
 def verify_receipt(
@@ -190,78 +98,11 @@ def verify_receipt(
     *,
     statement_id: str | None = None,
 ) -> Checkpoint:
-    """Check ``receipt`` with nothing but the log's public key; return its checkpoint.
-
-    ``submission``, when given, must be what the entry holds (same id, kind, time, signer,
-    body and signatures); else ``statement_id``, when given, must be its statement id.
-    Checks, in order: the checkpoint opens under ``log_key`` and its size is ``tree_size``;
-    ``SHA-256(0x00 ‖ entry)`` is ``leaf_hash``; ``entry`` is a canonical entry line at
-    ``index`` holding the statement; the inclusion path leads to the checkpoint root
-    (RFC 9162 §2.1.3). Raises :class:`ReceiptError` at the first difference.
-    Cost: one Ed25519 verification (cached per checkpoint) and O(len(entry) + log n).
-    """
-    try:
-        cp = _opened(receipt.checkpoint, log_key)
-    except GongxinError as exc:
-        raise _bad(
-            "checkpoint",
-            f"the checkpoint does not open under the pinned log key {log_key.key_id_hex}: {exc}",
-            field="checkpoint",
-        ) from None
-    if cp.size != receipt.tree_size:
-        raise _bad(
-            "tree_size",
-            f"tree_size {receipt.tree_size} but the signed checkpoint is of {cp.size} entries",
-            field="tree_size",
-        )
-    line = receipt.entry.encode("utf-8")
-    leaf = merkle.leaf_hash(line)
-    if leaf.hex() != receipt.leaf_hash:
-        raise _bad(
-            "leaf_hash",
-            f"the entry hashes to {leaf.hex()}, not to leaf_hash {receipt.leaf_hash}",
-            field="leaf_hash",
-            index=receipt.index,
-        )
-    try:
-        entry = parse_entry_line(line)
-    except GongxinError as exc:
-        raise _bad("entry", f"the entry is not a valid entry line: {exc}", "entry") from None
-    if entry.index != receipt.index:
-        raise _bad(
-            "index",
-            f"receipt index {receipt.index} but the entry's index is {entry.index}",
-            field="index",
-        )
-    if entry.statement.id != receipt.statement_id:
-        raise _bad(
-            "statement_id",
-            f"receipt statement_id {receipt.statement_id} but the entry holds {entry.statement.id}",
-            field="statement_id",
-        )
-    if submission is not None:
-        entry_json = {
-            "statement": entry.statement.raw,
-            "signatures": [s.to_json() for s in entry.signatures],
-        }
-        _compare_statement(entry_json, submission)
-    elif statement_id is not None and entry.statement.id != statement_id:
-        raise _bad(
-            "statement",
-            f"asked for statement {statement_id}, the receipt is for {entry.statement.id}",
-            field="statement.id",
-        )
-    path: list[bytes] = []
-    for k, h in enumerate(receipt.inclusion_path):
-        try:
-            path.append(base64.b64decode(h, validate=True))
-        except (binascii.Error, ValueError):
-            raise _bad("shape", "not standard base64", f"inclusion_path[{k}]") from None
-    try:
-        merkle.verify_inclusion(leaf, receipt.index, cp.size, path, cp.root)
-    except VerificationError as exc:
-        raise _bad("inclusion", exc.detail, "inclusion_path", receipt.index) from None
-    return cp
+    """:func:`verifier.core.receipt.verify_receipt` (``submission`` may be passed by
+    position): raises :class:`ReceiptError` at the first difference; returns the checkpoint."""
+    return core_receipt.verify_receipt(
+        receipt, log_key, statement_id=statement_id, submission=submission
+    )
 
 
 def _problem(response: httpx.Response) -> ApiError:
@@ -367,7 +208,8 @@ class GongxinClient:
         try:
             open_checkpoint(note, key)
         except GongxinError as exc:
-            raise _bad("checkpoint", f"the checkpoint does not open: {exc}", "checkpoint") from None
+            detail = f"the checkpoint does not open: {exc}"
+            raise ReceiptError("receipt.checkpoint", detail, field="checkpoint") from None
         return note
 
     # -- statements --------------------------------------------------------------------
@@ -390,7 +232,8 @@ class GongxinClient:
         data = self._json(self._request("POST", "/v1/statements/batch", body))
         items = data.get("receipts") if isinstance(data, dict) else None
         if not isinstance(items, list) or len(items) != len(submissions):
-            raise _bad("shape", "the batch reply must hold one receipt per submission")
+            detail = "the batch reply must hold one receipt per submission"
+            raise ReceiptError("receipt.shape", detail, field="receipts")
         key = self.pinned_key()
         receipts = [parse_receipt(item) for item in items]
         for receipt, sub in zip(receipts, submissions, strict=True):

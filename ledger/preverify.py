@@ -9,7 +9,9 @@ from typing import Any
 from verifier.cli.parallel import SignaturePool
 from verifier.core.entry import Submission
 
+#: Fewer submissions than this in one append are verified in-process only.
 PARALLEL_MIN = 64
+#: Submissions per job sent to the worker pool.
 PREVERIFY_CHUNK = 256
 
 
@@ -20,15 +22,38 @@ class PreVerification:
     the key recorded here is the registry's key for it at that index; everything else (keys
     granted inside the batch, failures) is verified in-process. Without a pool nothing is
     pre-verified.
+
+    Submissions are numbered in the order they are :meth:`add`-ed (positions across every
+    request of one append) and sent to the workers every :data:`PREVERIFY_CHUNK`, so that the
+    workers verify while the caller parses the rest.
     """
 
-    def __init__(self, pool: SignaturePool | None) -> None:
+    def __init__(self, pool: SignaturePool | None, keys: Mapping[str, Any]) -> None:
         self.pool = pool
+        self.keys = keys
         self._chunks: list[tuple[int, list[tuple[int, int, bytes]], Future[list[bool]]]] = []
         self._slots: dict[int, list[bytes | None]] = {}
+        self._pending: list[Submission] = []
+        self._next = 0
+
+    def add(self, sub: Submission) -> int:
+        """Queue ``sub``; returns its position (for :meth:`get`). O(1) amortised."""
+        position = self._next
+        self._next += 1
+        if self.pool is not None:
+            self._pending.append(sub)
+            if len(self._pending) >= PREVERIFY_CHUNK:
+                self.flush()
+        return position
+
+    def flush(self) -> None:
+        """Send the queued submissions to the workers now."""
+        if self._pending:
+            self.submit(self._next - len(self._pending), self._pending, self.keys)
+            self._pending = []
 
     def submit(self, start: int, chunk: Sequence[Submission], keys: Mapping[str, Any]) -> None:
-        """Queue the signatures of ``chunk`` (batch positions ``start…``) whose keys are known."""
+        """Queue the signatures of ``chunk`` (positions ``start…``) whose keys are known."""
         if self.pool is None:
             return
         triples: list[tuple[bytes, bytes, bytes]] = []
@@ -48,7 +73,8 @@ class PreVerification:
             self._chunks.append((start, where, self.pool.submit(triples)))
 
     def get(self, k: int) -> list[bytes | None] | None:
-        """The pre-verified key per signature of submission ``k`` (waits for its chunk)."""
+        """The pre-verified key per signature of position ``k`` (waits for its chunk; asking
+        again, e.g. when a request is retried, returns the same answer)."""
         while self._chunks and self._chunks[0][0] <= k:
             _, where, future = self._chunks.pop(0)
             try:

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from verifier.core.compact_range import fold, split
+from verifier.core.compact_range import check_hash_input, fold
 from verifier.core.errors import InputError
+from verifier.core.merkle import EMPTY_ROOT, node_hash
 
 __all__ = [
     "Node",
@@ -29,6 +30,8 @@ __all__ = [
     "nodes_needed",
     "peak_nodes",
     "range_nodes",
+    "root_of",
+    "split",
 ]
 
 Node = tuple[int, int]
@@ -36,6 +39,31 @@ Node = tuple[int, int]
 
 Range = tuple[int, int]
 """A half-open leaf range ``(start, end)``."""
+
+
+def split(n: int) -> int:
+    """Largest power of two strictly smaller than ``n`` (RFC 9162 §2.1.1's ``k``); ``n > 1``."""
+    return 1 << ((n - 1).bit_length() - 1)
+
+
+def root_of(leaf_hashes: Iterable[bytes]) -> bytes:
+    """Return ``MTH`` of a list of leaf hashes (RFC 9162 §2.1.1, FORMAT.md §5).
+
+    Iterative: keeps only the right edge (O(log n) memory) and computes exactly ``n - 1``
+    node hashes for ``n`` leaves. :data:`EMPTY_ROOT` for no leaves.
+
+    Raises :class:`InputError` if a leaf hash is not 32 bytes.
+    """
+    peaks: list[bytes] = []
+    for n, leaf in enumerate(leaf_hashes):
+        check_hash_input(f"leaf_hashes[{n}]", leaf)
+        h = bytes(leaf)
+        carry = n
+        while carry & 1:
+            h = node_hash(peaks.pop(), h)
+            carry >>= 1
+        peaks.append(h)
+    return fold(peaks) if peaks else EMPTY_ROOT
 
 
 def peak_nodes(size: int) -> list[Node]:

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from verifier.core.entry import Submission
+from verifier.core.errors import VerificationError
+
 Clock = Callable[[], datetime]
 
 
@@ -62,3 +65,17 @@ class ConsistencyProof:
     root1: bytes
     root2: bytes
     path: list[bytes]
+
+
+def entry_bytes(index: int, log_time: str, prev: str, submission: Submission) -> bytes:
+    """The canonical line (without newline) of a new entry, the Merkle leaf data (FORMAT.md
+    §4, §5). Preconditions: arguments validated. Members sort as ``index < log_time < prev <
+    signatures < statement``: the log fields, then the canonical submission's members. O(len).
+    """
+    head = f'{{"index":{index},"log_time":"{log_time}","prev":"{prev}",'.encode()
+    return head + submission.canonical()[1:]
+
+
+class InvalidEntry(VerificationError):
+    """A submission the ledger refuses, nothing written: a ``VerificationError`` because the
+    same pure check rejects the same entry when the verifier replays the log."""

@@ -1,6 +1,6 @@
 """The off-ledger resident register (居民登记册) and erasure under PIPL Art. 47 (docs/RESIDENTS.md).
 
-On the log a resident is only a ``resident_ref`` (:func:`verifier.pseudonym.resident_ref`):
+On the log a resident is only a ``resident_ref`` (:func:`verifier.rules.pseudonym.resident_ref`):
 HMAC-SHA-256 of a random register number under the community's secret, truncated to 16
 bytes. Who that is — name, resident ID number, phone — lives here, off the log, in two
 tables in the same database as the ledger:
@@ -13,7 +13,7 @@ tables in the same database as the ledger:
                          name, ID number, phone, hash of the lookup code, enrolment time.
 
 These tables are deliberately *not* append-only: they live in their own :data:`metadata`,
-so ``ledger.storage.create_schema`` never creates them and its triggers never apply to them.
+so ``ledger.store.migrate.create_schema`` never creates them and its triggers never apply to them.
 
 Lookup codes (8 Crockford base-32 characters, 40 bits, shown once at enrolment) are stored
 only as ``scrypt(code, salt=pepper, n=2**14, r=8, p=1)``. The salt is one random pepper per

@@ -2,9 +2,9 @@
 (FORMAT.md §10.6).
 
 :func:`trace_ledger` reads the log's entry lines from the database in index order (read
-only), replays them through :class:`verifier.state.LogState` — the same rules the ledger and
+only), replays them through :class:`verifier.rules.log_state.LogState` — the same rules the ledger and
 the verifier run, with ``check_signatures=False`` because the ledger verified every signature
-before it stored the entry — and lets a :class:`verifier.tracing.Tracer` select the postings
+before it stored the entry — and lets a :class:`verifier.reports.tracing.Tracer` select the postings
 of the target. It then reads the selected entries again to show who signed them.
 
 Cost: the replay is O(n) for a log of n entries, about 0.1 ms per entry (a trace needs the
@@ -224,32 +224,52 @@ def lines_at(ledger: Ledger, indices: list[int]) -> list[tuple[int, bytes]]:
 
 
 def _summary(target: str, ident: str, own: list[Posting]) -> dict[str, Any]:
-    """Figures of the target from its own postings (the report's figures, restricted)."""
+    """Figures of the target from its own postings (the report's figures, restricted).
+
+    Cost: O(len(own)) to replay them into a :class:`ReportBuilder`, then one look-up."""
     if target == "resident":
-        totals: dict[str, int] = {}
-        for p in own:
-            totals[p.event] = totals.get(p.event, 0) + p.amount
-        return {f"{ev.removeprefix('credit.')}_points": v for ev, v in sorted(totals.items())}
+        return _resident_summary(own)
     builder = ReportBuilder()
     for p in own:
         builder(p)
-    report = builder.build()
-    if target == "provider":
-        prov = next(p for p in report["providers"] if p["party_id"] == ident)
-        return {k: prov[k] for k in ("contracts", "contracted_fen", "paid_fen", "reversed_fen")}
-    if target == "fund":
-        row = next(f for f in report["funds"] if f["fund_id"] == ident)
-        row.pop("entries")
-        for name in ("fund_id", "source", "fiscal_year", "programme"):
-            row.pop(name)
-        return dict(row)
-    contract = next(c for c in report["contracts"] if c["contract_id"] == own[0].contract)
-    if target == "contract":
-        out = {k: v for k, v in contract.items() if k.endswith("_fen")}
-        out["fund_id"], out["provider"] = own[0].fund, own[0].provider
-        out["payments"] = {p["payment_id"]: p["state"] for p in contract["payments"]}
-        return out
-    pay = next(p for p in contract["payments"] if p["payment_id"] == ident)
+    return _REPORT_SUMMARIES[target](builder.build(), ident, own)
+
+
+def _resident_summary(own: list[Posting]) -> dict[str, Any]:
+    """A resident's points per credit event: ``{"awarded_points": n, ...}``."""
+    totals: dict[str, int] = {}
+    for p in own:
+        totals[p.event] = totals.get(p.event, 0) + p.amount
+    return {f"{ev.removeprefix('credit.')}_points": v for ev, v in sorted(totals.items())}
+
+
+def _provider_summary(report: dict[str, Any], ident: str, own: list[Posting]) -> dict[str, Any]:
+    prov = next(p for p in report["providers"] if p["party_id"] == ident)
+    return {k: prov[k] for k in ("contracts", "contracted_fen", "paid_fen", "reversed_fen")}
+
+
+def _fund_summary(report: dict[str, Any], ident: str, own: list[Posting]) -> dict[str, Any]:
+    row = next(f for f in report["funds"] if f["fund_id"] == ident)
+    for name in ("entries", "fund_id", "source", "fiscal_year", "programme"):
+        row.pop(name)
+    return dict(row)
+
+
+def _contract_of(report: dict[str, Any], own: list[Posting]) -> dict[str, Any]:
+    """The report's row of the contract the postings belong to."""
+    return next(c for c in report["contracts"] if c["contract_id"] == own[0].contract)
+
+
+def _contract_summary(report: dict[str, Any], ident: str, own: list[Posting]) -> dict[str, Any]:
+    contract = _contract_of(report, own)
+    out = {k: v for k, v in contract.items() if k.endswith("_fen")}
+    out["fund_id"], out["provider"] = own[0].fund, own[0].provider
+    out["payments"] = {p["payment_id"]: p["state"] for p in contract["payments"]}
+    return out
+
+
+def _payment_summary(report: dict[str, Any], ident: str, own: list[Posting]) -> dict[str, Any]:
+    pay = next(p for p in _contract_of(report, own)["payments"] if p["payment_id"] == ident)
     return {
         "state": pay["state"],
         "amount_fen": pay["amount_fen"],
@@ -257,6 +277,14 @@ def _summary(target: str, ident: str, own: list[Posting]) -> dict[str, Any]:
         "fund_id": own[0].fund,
         "provider": own[0].provider,
     }
+
+
+_REPORT_SUMMARIES: dict[str, Callable[[dict[str, Any], str, list[Posting]], dict[str, Any]]] = {
+    "provider": _provider_summary,
+    "fund": _fund_summary,
+    "contract": _contract_summary,
+    "payment": _payment_summary,
+}
 
 
 # ------------------------------------------------------------------------------- text

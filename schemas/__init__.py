@@ -1,6 +1,7 @@
 """Pydantic models and JSON Schemas of Gongxin's wire formats (FORMAT.md §3–§4, §7.3, §10).
 
-The models mirror :mod:`verifier.entry`, :mod:`verifier.registry` and :mod:`verifier.kinds`;
+The models mirror :mod:`verifier.core.entry`, :mod:`verifier.rules.registry` and
+:mod:`verifier.rules.kinds`;
 ``tests/test_schemas.py`` checks that they accept exactly the same bodies. The verifier
 itself never imports this package (it depends only on pynacl and orjson).
 
@@ -14,7 +15,7 @@ from pydantic import BaseModel
 from schemas import bodies, key_bodies
 from schemas.envelope import Entry, Signature, Statement, Submission
 
-#: One body model per entry kind, keyed by kind name (the keys of ``verifier.kinds.KINDS``).
+#: One body model per entry kind, keyed by kind name (the keys of ``verifier.rules.kinds.KINDS``).
 BODY_MODELS: dict[str, type[BaseModel]] = {
     "log.genesis": key_bodies.LogGenesis,
     "key.grant": key_bodies.KeyGrant,

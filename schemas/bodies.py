@@ -1,4 +1,4 @@
-"""Bodies of the domain kinds (FORMAT.md §10), mirroring :mod:`verifier.kinds` field by field.
+"""Bodies of the domain kinds (FORMAT.md §10), mirroring :mod:`verifier.rules.kinds` field by field.
 
 These are the stateless checks only. Rules that relate an entry to the log so far (balances,
 caps, registered parties, who proposed a payment) and a few cross-field rules the rulebook

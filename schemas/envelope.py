@@ -1,4 +1,4 @@
-"""Statements, submissions and log entries (FORMAT.md §3–§4), mirroring :mod:`verifier.entry`.
+"""Statements, submissions and log entries (FORMAT.md §3–§4), mirroring :mod:`verifier.core.entry`.
 
 The ``body`` of a statement is any JSON object here; its shape depends on ``kind`` and is
 described by the body schemas (:data:`schemas.BODY_MODELS`).

@@ -1,4 +1,4 @@
-"""Bodies of the key-management kinds (FORMAT.md §7.3), as :mod:`verifier.registry` checks them.
+"""Bodies of the key-management kinds (FORMAT.md §7.3), as :mod:`verifier.rules.registry` checks them.
 
 Only what can be checked from the body alone is here. Whether a granted key is new, whether a
 revoked key exists and is still active, and who signed the genesis are registry rules.

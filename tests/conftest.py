@@ -1,14 +1,13 @@
 """Shared test fixtures: where the public test vectors live, and the signed-note vector.
 
-The vectors come from ``../shared/vectors`` beside the checkout (CI clones main with shared/
-next to it), or from ``$GONGXIN_SHARED_DIR``. A missing vector fails the tests that need it;
-it is never skipped.
+The vectors are copies kept in the repository, under ``tests/vectors/`` (their origins and
+licences: ``tests/vectors/README.md``), so the suite needs nothing outside the checkout. A
+missing vector fails the tests that need it; it is never skipped.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,21 +17,24 @@ import pytest
 from verifier.core.keys import VerifierKey, parse_verifier_key
 
 from .api_server import DemoTemplate, demo_template
-from .ledger_fixtures import LedgerEnv, standard_ledger
+from .ledger_env import LedgerEnv, standard_ledger
 from .pg_server import PgServer, pg_server
+
+#: The public test vectors kept in the repository (RFC 6962 proofs, the signed-note vector).
+VECTORS_DIR = Path(__file__).resolve().parent / "vectors"
 
 
 def shared_dir() -> Path:
-    """The ``shared`` directory holding ``vectors/``."""
-    env = os.environ.get("GONGXIN_SHARED_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared"
+    """The directory holding ``vectors/``: ``tests/`` itself. Kept for the callers written
+    when the vectors lived in ``../shared``; new code uses :data:`VECTORS_DIR`."""
+    return VECTORS_DIR.parent
 
 
 @pytest.fixture(scope="session")
 def vec() -> dict[str, Any]:
     """The C2SP signed-note vector (from Go's sumdb/note tests)."""
-    path = shared_dir() / "vectors" / "signed-note.json"
-    assert path.is_file(), f"signed-note vector not found at {path}; set GONGXIN_SHARED_DIR"
+    path = VECTORS_DIR / "signed-note.json"
+    assert path.is_file(), f"signed-note vector not found at {path}"
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return data
 

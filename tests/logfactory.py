@@ -1,14 +1,14 @@
 """Shared test fixtures: small valid Gongxin logs and their export bundles (FORMAT.md §9).
 
 Logs are built through the real append pipeline (:class:`ledger.log.Ledger` with
-:func:`ledger.signing.sign_statement`), with deterministic keys and a deterministic clock, so
+:func:`ledger.signing.statements.sign_statement`), with deterministic keys and a deterministic clock, so
 that every run produces byte-identical entries, checkpoints and reports.
 
 The bundle writer here stands in for ``gongxin export`` (the CLI is written elsewhere): it
 writes ``entries.jsonl`` (every line followed by ``\\n``), ``checkpoint`` and ``log.vkey``.
 
 The deterministic pieces (seeded keys, the stepping clock, the signer, genesis/grant/revoke
-bodies) are those of :mod:`tests.ledger_fixtures`.
+bodies) are those of :mod:`tests.keyring` and :mod:`tests.domain_bodies`.
 
 For tests that need an entry the ledger would refuse (a key never granted, a revoked key, a
 missing role), :func:`forge_line` builds the entry line by hand with the same canonical
@@ -28,16 +28,25 @@ from typing import Any
 
 from ledger import proofs
 from ledger.log import Ledger
-from ledger.records import format_log_time
+from ledger.records import entry_bytes, format_log_time
 from ledger.signing.keys import SignerKey
 from ledger.signing.notes import sign_checkpoint
 from ledger.signing.statements import sign_statement
-from tests import ledger_fixtures as fx
+from tests.domain_bodies import domain_cycle, prelude
+from tests.keyring import (
+    Signer,
+    StepClock,
+    det_uuid,
+    genesis_body_for,
+    grant_body,
+    key,
+    revoke_body,
+)
 from verifier.cli.parallel import SignaturePool
 from verifier.core import compact_range, merkle
 from verifier.core.canonical import canonical_bytes
 from verifier.core.checkpoint import Checkpoint
-from verifier.core.entry import Submission, entry_bytes, parse_entry_line
+from verifier.core.entry import Submission, parse_entry_line
 
 ORIGIN = "gongxin.example/test-log"
 START = datetime(2026, 3, 1, 8, 0, 0, tzinfo=UTC)
@@ -55,8 +64,8 @@ OFFICIALS: dict[str, list[str]] = {
 
 def make_key(seed: int, name: str, key_name: str | None = None) -> SignerKey:
     """A deterministic key; its key name defaults to ``test-<name>`` (its own seed namespace,
-    so that these logs' keys are not those of :func:`tests.ledger_fixtures.make_keys`)."""
-    return fx.key(name, key_name=key_name, seed=seed, namespace="gongxin-test")
+    so that these logs' keys are not those of :func:`tests.keyring.make_keys`)."""
+    return key(name, key_name=key_name, seed=seed, namespace="gongxin-test")
 
 
 @dataclass
@@ -93,10 +102,10 @@ DAY = START.date().isoformat()
 
 
 def _domain_statements(n: int) -> Iterable[tuple[str, str, dict[str, Any]]]:
-    """``n`` domain statements (signer, kind, body) of :func:`tests.ledger_fixtures.domain_cycle`
+    """``n`` domain statements (signer, kind, body) of :func:`tests.domain_bodies.domain_cycle`
     — fund, contract, payment proposal and approval, activity, credit award, redemption —
     valid in order after the domain prelude, on :data:`DAY`."""
-    return fx.domain_cycle(n, DAY)
+    return domain_cycle(n, DAY)
 
 
 def build_log(
@@ -109,7 +118,7 @@ def build_log(
     two_authorities: bool = True,
 ) -> BuiltLog:
     """Build a valid log with the real ledger: genesis, a grant for every official role, the
-    domain prelude (:func:`tests.ledger_fixtures.prelude`: policy v1, a community and a
+    domain prelude (:func:`tests.domain_bodies.prelude`: policy v1, a community and a
     provider; marks ``policy``, ``party:community``, ``party:provider``), ``domain_entries``
     domain entries (a co-signed one among them), a ``key.revoke`` of ``temp-finance``
     half-way, then more domain entries. Every entry is valid under the rulebook.
@@ -123,15 +132,15 @@ def build_log(
         auths.append(make_key(seed, "authority1"))
     officials = {name: make_key(seed, name) for name in OFFICIALS}
     # The ledger reads the clock once per batch; statements are signed a little before.
-    clock = fx.StepClock(START, timedelta(seconds=7))
-    sign = fx.Signer(clock, prefix=f"sid/{seed}", counter=0, lead=timedelta(seconds=3))
+    clock = StepClock(START, timedelta(seconds=7))
+    sign = Signer(clock, prefix=f"sid/{seed}", counter=0, lead=timedelta(seconds=3))
     marks: dict[str, int] = {}
     checkpoints: dict[int, str] = {}
     db = db_dir / f"log-{seed}-{uuid.uuid4().hex[:8]}.db"
     with Ledger.open(
         f"sqlite:///{db}", log_key=log_key, clock=clock, pool=SignaturePool(1)
     ) as ledger:
-        genesis = sign(auths[0], "log.genesis", fx.genesis_body_for(log_key, auths, origin))
+        genesis = sign(auths[0], "log.genesis", genesis_body_for(log_key, auths, origin))
         ledger.initialize(genesis.canonical())
         checkpoints[ledger.size] = ledger.latest_checkpoint()
 
@@ -157,11 +166,11 @@ def build_log(
 
         for n, (name, roles) in enumerate(OFFICIALS.items()):
             granter = auths[n % len(auths)]
-            body = fx.grant_body(officials[name], roles, f"{name} 岗位")
+            body = grant_body(officials[name], roles, f"{name} 岗位")
             submit(sign(granter, "key.grant", body), f"grant:{name}")
         flush()  # keys are usable from the next index on; keep grants in their own batch
         for sub, label in zip(
-            fx.prelude(sign, auths[0], officials["finance"]),
+            prelude(sign, auths[0], officials["finance"]),
             ("policy", "party:community", "party:provider"),
             strict=True,
         ):
@@ -169,7 +178,7 @@ def build_log(
         half = domain_entries // 2
         for k, (who, kind, body) in enumerate(_domain_statements(domain_entries)):
             if k == half:
-                revoke = fx.revoke_body(officials["temp-finance"], "调岗")
+                revoke = revoke_body(officials["temp-finance"], "调岗")
                 submit(sign(auths[0], "key.revoke", revoke), "revoke")
             signer = officials[who]
             mark = "cosigned" if k == 3 else None
@@ -218,7 +227,7 @@ def export(log: BuiltLog, directory: Path) -> Path:
 
 
 def root_of_lines(lines: Sequence[bytes]) -> bytes:
-    return compact_range.root_of(merkle.leaf_hash(line) for line in lines)
+    return proofs.root_of(merkle.leaf_hash(line) for line in lines)
 
 
 def sign_checkpoint_over(
@@ -250,7 +259,7 @@ def forge_line(
         body,
         signer,
         statement_id=statement_id
-        or fx.det_uuid(f"sid/{len(lines)}/{_digest_int(kind, body, signer.key_id_hex)}"),
+        or det_uuid(f"sid/{len(lines)}/{_digest_int(kind, body, signer.key_id_hex)}"),
         time=t - timedelta(seconds=2),
         cosigners=cosigners,
     )

@@ -1,4 +1,4 @@
-"""Slow, literal RFC 9162 §2.1 Merkle definitions, as an oracle for ``verifier.merkle``.
+"""Slow, literal RFC 9162 §2.1 Merkle definitions, as an oracle for ``verifier.core.merkle``.
 
 Each function transcribes the recursive definition of RFC 9162 (= RFC 6962 §2.1) over a list
 of leaf *data* ``D``, with no shared code with the module under test (only ``hashlib``):

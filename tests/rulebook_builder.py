@@ -3,7 +3,7 @@ driver, *modified servers* and comparable views of the replayed state. The opera
 run (:class:`~tests.rulebook_ops.Op` and the ``*_op`` builders) are in :mod:`tests.rulebook_ops`.
 
 - :class:`LogBuilder` writes entry lines by hand — signed with real keys, correctly chained,
-  leaf-hashed — and runs each through :meth:`verifier.state.LogState.check_and_apply` (the
+  leaf-hashed — and runs each through :meth:`verifier.rules.log_state.LogState.check_and_apply` (the
   verifier's own state, no database): the fast path of the unit tests. ``forge`` appends a
   line without judging it (a log written around the registry); ``checkpoint`` signs a
   checkpoint over the lines with the log key.
@@ -27,23 +27,26 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from ledger import proofs
 from ledger.export import export_bundle
 from ledger.log import Ledger
-from ledger.records import format_log_time
+from ledger.records import InvalidEntry, entry_bytes, format_log_time
 from ledger.signing.keys import SignerKey
 from ledger.signing.notes import sign_checkpoint
 from verifier.cli.parallel import SignaturePool
-from verifier.core import compact_range, merkle
+from verifier.core import merkle
 from verifier.core.checkpoint import Checkpoint
-from verifier.core.entry import Entry, Submission, entry_bytes, parse_entry_line
-from verifier.core.errors import InvalidEntry, VerificationError
+from verifier.core.entry import Entry, Submission, parse_entry_line
+from verifier.core.errors import VerificationError
 from verifier.rules import DomainRules
-from verifier.rules.credits import Award
+from verifier.rules.credits import Award, CreditBook
+from verifier.rules.funds import FundBook
 from verifier.rules.journal import Journal
 from verifier.rules.kinds import MAX_AMOUNT_FEN
 from verifier.rules.log_state import LogState
 
-from .ledger_fixtures import StepClock, db_snapshot
+from .keyring import StepClock
+from .ledger_env import db_snapshot
 from .rulebook_ops import (
     ORIGIN,
     REPO,
@@ -159,7 +162,7 @@ class LogBuilder:
     def checkpoint(self, size: int | None = None) -> str:
         """A checkpoint over the first ``size`` lines (default all), signed by the log key."""
         lines = self.lines[: self.size if size is None else size]
-        root = compact_range.root_of(merkle.leaf_hash(line) for line in lines)
+        root = proofs.root_of(merkle.leaf_hash(line) for line in lines)
         return sign_checkpoint(Checkpoint(ORIGIN, len(lines), root), self.keys.log)
 
     def write_bundle(self, directory: Path, size: int | None = None) -> Path:
@@ -423,11 +426,10 @@ def registry_view(state: LogState) -> dict[str, tuple[Any, ...]]:
     }
 
 
-def invariant_problems(rules: DomainRules) -> list[str]:
-    """What breaks the FORMAT.md §10.3 consequences or the credit invariants (§10.4) in
-    ``rules``' state: empty when all hold. Balances are checked against the cap in force."""
+def _fund_problems(f: FundBook) -> list[str]:
+    """§10.3 per fund: 0 ≤ paid ≤ contracted ≤ appropriated, and the sums over its
+    contracts."""
     out: list[str] = []
-    f, c = rules.funds, rules.credits
     for fid, fund in f.funds.items():
         contracts = [x for x in f.contracts.values() if x.fund_id == fid]
         if not 0 <= fund.paid <= fund.contracted <= fund.appropriated:
@@ -439,6 +441,13 @@ def invariant_problems(rules: DomainRules) -> list[str]:
             out.append(f"fund {fid}: contracted ≠ Σ contract totals")
         if fund.paid != sum(x.paid for x in contracts):
             out.append(f"fund {fid}: paid ≠ Σ contract paid")
+    return out
+
+
+def _contract_problems(f: FundBook) -> list[str]:
+    """§10.3 per contract: milestones sum to the total and to the paid amount, and
+    0 ≤ paid ≤ committed ≤ amount per milestone."""
+    out: list[str] = []
     for cid, x in f.contracts.items():
         if sum(m.amount for m in x.milestones.values()) != x.total:
             out.append(f"contract {cid}: milestones do not sum to the total")
@@ -447,10 +456,26 @@ def invariant_problems(rules: DomainRules) -> list[str]:
         for mid, m in x.milestones.items():
             if not 0 <= m.paid <= m.committed <= m.amount:
                 out.append(f"milestone {cid}/{mid}: {m}")
-    cap = rules.policy.balance_cap_points if rules.policy else 0
+    return out
+
+
+def _lot_problems(c: CreditBook, cap: int) -> list[str]:
+    """§10.4 per resident: positive lots in order, and a balance within 0…``cap``."""
+    out: list[str] = []
     for ref, lots in c.lots.items():
         if any(p <= 0 for _, _, p in lots) or list(lots) != sorted(lots):
             out.append(f"resident {ref}: lots {lots}")
         if not 0 <= sum(p for _, _, p in lots) <= cap:
             out.append(f"resident {ref}: balance out of 0…{cap}")
     return out
+
+
+def invariant_problems(rules: DomainRules) -> list[str]:
+    """What breaks the FORMAT.md §10.3 consequences or the credit invariants (§10.4) in
+    ``rules``' state: empty when all hold. Balances are checked against the cap in force."""
+    cap = rules.policy.balance_cap_points if rules.policy else 0
+    return (
+        _fund_problems(rules.funds)
+        + _contract_problems(rules.funds)
+        + _lot_problems(rules.credits, cap)
+    )

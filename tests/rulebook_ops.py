@@ -19,7 +19,7 @@ from ledger.signing.statements import sign_statement
 from verifier.core.entry import Submission
 from verifier.rules.kinds import uscc_check_char
 
-from .ledger_fixtures import grant_body, key
+from .keyring import grant_body, key
 
 REPO = Path(__file__).resolve().parents[1]
 ORIGIN = "gongxin.test/rulebook"

@@ -19,8 +19,8 @@ from api.ratelimit import LookupLimiter, TokenBucket
 from api.routes_residents import expires_after
 from api.settings import Settings
 from api.state import ServerState
+from ledger.records import InvalidEntry
 from ledger.signing.statements import sign_statement
-from verifier.core.errors import InvalidEntry
 from verifier.rules import Posting
 
 from .api_server import DemoTemplate

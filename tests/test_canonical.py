@@ -10,11 +10,11 @@ import rfc8785
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from ledger.signing.statements import canonicalize
 from verifier.core.canonical import (
     MAX_SAFE_INTEGER,
     CanonicalError,
     canonical_bytes,
-    canonicalize,
     check_profile,
     parse_canonical,
 )

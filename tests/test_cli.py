@@ -1,4 +1,4 @@
-"""The operator CLI ``gongxin`` (ledger/cli.py), driven through typer's CliRunner in tmp_path."""
+"""The operator CLI ``gongxin`` (ledger/cli/), driven through typer's CliRunner in tmp_path."""
 
 from __future__ import annotations
 
@@ -15,13 +15,15 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
+from ledger import proofs
 from ledger.cli.main import app
 from ledger.signing.keyfile import read_private_key
-from verifier.core import compact_range, merkle
+from verifier.core import merkle
 from verifier.core.checkpoint import open_checkpoint
 from verifier.core.keys import VerifierKey, parse_verifier_key
 
-from .ledger_fixtures import policy_body, provider_body, replay
+from .domain_bodies import policy_body, provider_body
+from .hand_entries import replay
 
 ORIGIN = "gongxin.test/cli"
 PASSPHRASE = "correct horse battery staple 正确"
@@ -359,7 +361,7 @@ def test_export_bundle_is_valid(tmp_path: Path) -> None:
     lines = data[:-1].split(b"\n")
     cp = open_checkpoint((out / "checkpoint").read_text(), log.log_vkey)
     assert cp.size == len(lines) == 4
-    assert compact_range.root_of(merkle.leaf_hash(x) for x in lines) == cp.root
+    assert proofs.root_of(merkle.leaf_hash(x) for x in lines) == cp.root
     assert parse_verifier_key((out / "log.vkey").read_text().strip()) == log.log_vkey
     replay(lines)
     # a directory with other files is refused, unless --force

@@ -41,7 +41,7 @@ from verifier.rules import DomainRules
 from verifier.rules.kinds import KINDS, is_valid_uscc
 from verifier.rules.log_state import LogState
 
-from .ledger_fixtures import iter_bodies, iter_strings
+from .json_walk import iter_bodies, iter_strings
 
 SEED = 11
 BIN = Path(sys.executable).parent
@@ -132,14 +132,17 @@ def test_scenario_bookkeeping_matches_the_rulebook(demo: Demo) -> None:
 # -- the scenario the issue asks for ------------------------------------------------------------
 
 
-def test_default_demo_has_the_acceptance_scenario(demo: Demo) -> None:
-    kinds = Counter(o["statement"]["kind"] for o in demo.objects)
-    assert set(kinds) == set(KINDS), set(KINDS) - set(kinds)
+def _acceptance_parties(demo: Demo) -> set[str]:
+    """Valid 统一社会信用代码, at least 3 communities and 6 providers; the communities."""
     parties = {b["party_id"]: b for b in demo.bodies("party.register")}
     assert all(is_valid_uscc(b["uscc"]) for b in parties.values())
     communities = {p for p, b in parties.items() if b["type"] == "community"}
     assert len(communities) >= 3
     assert len({p for p, b in parties.items() if b["type"] != "community"}) >= 6
+    return communities
+
+
+def _acceptance_funds_and_contracts(demo: Demo, kinds: Counter[str]) -> None:
     funds = demo.bodies("fund.appropriate")
     assert len(funds) >= 3 and {f["source"] for f in funds} == {"财政", "社区基金", "捐赠"}
     assert kinds["fund.donate"] >= 1
@@ -148,7 +151,11 @@ def test_default_demo_has_the_acceptance_scenario(demo: Demo) -> None:
     assert len({a["provider"] for a in awards}) >= 5
     assert all(2 <= len(a["milestones"]) <= 4 for a in awards)
     assert kinds["contract.amend"] >= 1
-    # milestone payments: below the threshold (counted at once) and above it (dual control)
+
+
+def _acceptance_payments(demo: Demo, kinds: Counter[str]) -> None:
+    """Milestone payments below the threshold (counted at once) and above it (dual
+    control: approved by another key), a rejection and a reversal."""
     proposals = {o["statement"]["body"]["payment_id"]: o for o in demo.of("payment.propose")}
     amounts = [o["statement"]["body"]["amount_fen"] for o in proposals.values()]
     assert min(amounts) < THRESHOLD_FEN <= max(amounts)
@@ -160,7 +167,9 @@ def test_default_demo_has_the_acceptance_scenario(demo: Demo) -> None:
         assert o["statement"]["signer"] != proposal["statement"]["signer"]
     assert kinds["payment.reject"] >= 1
     assert kinds["payment.reverse"] >= 1
-    # volunteers
+
+
+def _acceptance_volunteers(demo: Demo, kinds: Counter[str], communities: set[str]) -> None:
     acts = demo.bodies("activity.register")
     assert len(acts) >= 40
     assert {a["community"] for a in acts} == communities
@@ -169,6 +178,15 @@ def test_default_demo_has_the_acceptance_scenario(demo: Demo) -> None:
     for kind in ("credit.award", "credit.correct", "credit.redeem", "credit.transfer"):
         assert kinds[kind] >= 1, kind
     assert kinds["credit.expire"] >= 1
+
+
+def test_default_demo_has_the_acceptance_scenario(demo: Demo) -> None:
+    kinds = Counter(o["statement"]["kind"] for o in demo.objects)
+    assert set(kinds) == set(KINDS), set(KINDS) - set(kinds)
+    communities = _acceptance_parties(demo)
+    _acceptance_funds_and_contracts(demo, kinds)
+    _acceptance_payments(demo, kinds)
+    _acceptance_volunteers(demo, kinds, communities)
     assert [b["version"] for b in demo.bodies("policy.set")] == [1, 2]
     assert kinds["log.genesis"] == 1
 
@@ -295,7 +313,7 @@ def test_large_logs_stay_in_the_past() -> None:
 
 
 def test_fast_uuid7_is_the_uuid_module_text() -> None:
-    """The demo's ids come from :func:`ledger.signing.uuid7`, which formats the hex itself."""
+    """The demo's ids come from :func:`ledger.signing.statements.uuid7`, which formats the hex itself."""
     import uuid
     from datetime import UTC, datetime
 

@@ -1,4 +1,4 @@
-"""The fast byte-level constructions in verifier/entry.py agree with a full RFC 8785
+"""The fast byte-level constructions in verifier/core/entry.py agree with a full RFC 8785
 encoding (the ``rfc8785`` package as oracle) for arbitrary statement bodies."""
 
 from __future__ import annotations
@@ -9,9 +9,10 @@ import rfc8785
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from ledger.records import entry_bytes
 from ledger.signing.keys import SignerKey
 from ledger.signing.statements import sign_statement
-from verifier.core.entry import entry_bytes, parse_entry_line, parse_submission
+from verifier.core.entry import parse_entry_line, parse_submission
 
 KEY = SignerKey.from_seed("entry-bytes-test", bytes(32))
 SAFE = 2**53 - 1

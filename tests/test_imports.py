@@ -1,4 +1,5 @@
-"""Spreadsheet imports (``ledger.sheets``, ``ledger.imports``, ``ledger.amounts``): reading CSV
+"""Spreadsheet imports (``ledger.sheets.read``, ``ledger.sheets.imports``,
+``ledger.amounts``): reading CSV
 and xlsx, header aliases, errors by row and column, exact yuan → fen, and deterministic
 statement ids and bytes."""
 
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 from ledger.amounts import AmountError, fen_to_yuan, yuan_to_fen
 from ledger.sheets.imports import column_letter, plan_import, row_statement_id, sign_rows
 from ledger.sheets.read import Table, read_csv_bytes, read_table
-from tests.ledger_fixtures import key
+from tests.keyring import key
 from verifier.core.entry import parse_submission
 from verifier.core.errors import InputError
 from verifier.rules.kinds import KINDS
@@ -212,7 +213,7 @@ def test_errors_name_row_and_column() -> None:
 
 
 def test_the_same_body_checks_as_the_verifier() -> None:
-    """Every value a plan accepts passes ``verifier.kinds``; each rejected value here is
+    """Every value a plan accepts passes ``verifier.rules.kinds``; each rejected value here is
     one the verifier rejects too."""
     p = plan(PAYMENTS_CSV)
     for r in p.rows:

@@ -1,4 +1,4 @@
-"""Tests of ledger.keyfile: private key files (mode 0600, optional passphrase) and vkey files."""
+"""Tests of ledger.signing.keyfile: private key files (mode 0600, optional passphrase) and vkey files."""
 
 from __future__ import annotations
 

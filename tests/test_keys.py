@@ -1,4 +1,4 @@
-"""Tests of verifier.keys: Ed25519 keys, key names and key ids (FORMAT.md §1)."""
+"""Tests of verifier.core.keys and ledger.signing.keys: Ed25519 keys, key names and key ids (FORMAT.md §1)."""
 
 from __future__ import annotations
 

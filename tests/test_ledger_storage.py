@@ -1,4 +1,4 @@
-"""The ledger's storage (ledger/storage.py, ledger/log.py): restarts, the append-only
+"""The ledger's storage (ledger/store/, ledger/log.py): restarts, the append-only
 database, the stored bytes, and read-only access alongside a writer."""
 
 from __future__ import annotations
@@ -9,23 +9,19 @@ from pathlib import Path
 
 import pytest
 
+from ledger import proofs
 from ledger.log import Ledger
+from ledger.records import InvalidEntry
 from verifier.cli.parallel import SignaturePool
-from verifier.core import compact_range, merkle
+from verifier.core import merkle
 from verifier.core.canonical import canonical_bytes
 from verifier.core.entry import parse_entry_line
-from verifier.core.errors import InputError, InvalidEntry
+from verifier.core.errors import InputError
 
-from .ledger_fixtures import (
-    LedgerEnv,
-    checkpoint_root,
-    db_snapshot,
-    fund_body,
-    key,
-    new_ledger,
-    replay,
-    state_view,
-)
+from .domain_bodies import fund_body
+from .hand_entries import replay
+from .keyring import key
+from .ledger_env import LedgerEnv, checkpoint_root, db_snapshot, new_ledger, state_view
 
 # -- restart ----------------------------------------------------------------------------
 
@@ -91,7 +87,7 @@ def test_two_ledger_objects_on_one_database_stay_in_step(env: LedgerEnv) -> None
         assert r3.index == r2.index + 1
         size, root = checkpoint_root(r3.checkpoint, env.keys)
         lines = list(env.ledger.iter_lines())
-        assert compact_range.root_of(merkle.leaf_hash(x) for x in lines) == root
+        assert proofs.root_of(merkle.leaf_hash(x) for x in lines) == root
         assert size == len(lines)
         replay(lines)
     finally:
@@ -100,7 +96,7 @@ def test_two_ledger_objects_on_one_database_stay_in_step(env: LedgerEnv) -> None
 
 def test_initialize_twice_and_wrong_genesis(tmp_path: Path) -> None:
     env = new_ledger(tmp_path)
-    from .ledger_fixtures import genesis_body, make_keys
+    from .keyring import genesis_body, make_keys
 
     with pytest.raises(InputError):
         env.ledger.initialize(

@@ -1,4 +1,4 @@
-"""``verifier.merkle`` against the literal RFC 9162 definitions, pymerkle, and hypothesis.
+"""``verifier.core.merkle`` against the literal RFC 9162 definitions, pymerkle, and hypothesis.
 
 - Exhaustive for trees of 1..64 leaves: roots, every inclusion path, every consistency proof,
   each served from a node map (as the ledger's storage does), also for older tree sizes.
@@ -26,9 +26,10 @@ from ledger.proofs import (
     nodes_needed,
     peak_nodes,
     range_nodes,
+    root_of,
 )
 from tests import merkle_reference as ref
-from verifier.core.compact_range import CompactRange, root_of
+from verifier.core.compact_range import CompactRange
 from verifier.core.errors import InputError, VerificationError
 from verifier.core.merkle import (
     EMPTY_ROOT,

@@ -1,8 +1,7 @@
 """RFC 6962 / RFC 9162 proof-verification vectors (inclusion and consistency).
 
-The vectors live outside the repository, in ``<shared>/vectors/rfc6962/`` where ``<shared>``
-is ``$GONGXIN_SHARED_DIR`` or the ``shared`` directory beside the checkout (``/work/shared``
-for ``/work/main``). One test case per JSON file; ``wantErr`` vectors must raise
+The vectors are transparency-dev/merkle's, copied into ``tests/vectors/rfc6962/`` (origin and
+licence: ``tests/vectors/README.md``). One test case per JSON file; ``wantErr`` vectors must raise
 :class:`VerificationError`, the others must verify.
 """
 
@@ -16,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import shared_dir
+from tests.conftest import VECTORS_DIR
 from verifier.core.errors import VerificationError
 from verifier.core.merkle import verify_consistency, verify_inclusion
 
-VECTOR_DIR = shared_dir() / "vectors" / "rfc6962"
+VECTOR_DIR = VECTORS_DIR / "rfc6962"
 VECTOR_FILES = sorted(VECTOR_DIR.rglob("*.json")) if VECTOR_DIR.is_dir() else []
 MIN_VECTORS = 184  # the directory holds 196 JSON vectors (98 inclusion, 98 consistency)
 

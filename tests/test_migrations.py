@@ -22,8 +22,9 @@ from ledger.store import engine as storage
 from ledger.store import migrate
 from verifier.core.errors import InputError
 
-from . import ledger_fixtures as F
 from .api_server import GONGXIN
+from .domain_bodies import fund_body
+from .ledger_env import standard_ledger
 from .pg_server import PgServer
 
 VERIFY = str(Path(sys.executable).with_name("gongxin-verify"))
@@ -81,7 +82,7 @@ def url_factory(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore
 
 def test_old_database_is_refused_then_upgraded_in_place(url_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     url = url_factory()
-    env = F.standard_ledger(tmp_path, url=url)
+    env = standard_ledger(tmp_path, url=url)
     lines = list(env.ledger.iter_lines())
     env.ledger.close()
     make_old(url)
@@ -95,9 +96,7 @@ def test_old_database_is_refused_then_upgraded_in_place(url_factory, tmp_path: P
     with Ledger.open(url, log_key=env.keys.log, clock=env.clock) as ledger:
         assert list(ledger.iter_lines()) == lines
         export_bundle(ledger, tmp_path / "export")
-        ledger.append(
-            env.sign(env.keys["finance"], "fund.appropriate", F.fund_body(77)).canonical()
-        )
+        ledger.append(env.sign(env.keys["finance"], "fund.appropriate", fund_body(77)).canonical())
     done = subprocess.run(
         [VERIFY, str(tmp_path / "export"), "--log-key", str(env.keys.log.verifier())],
         capture_output=True,
@@ -124,7 +123,7 @@ def test_new_database_equals_running_every_migration(url_factory) -> None:  # ty
 
 def test_server_role_may_read_and_insert_only(pg: PgServer, tmp_path: Path) -> None:
     url = pg.create_database("roles")
-    env = F.standard_ledger(tmp_path, url=url)
+    env = standard_ledger(tmp_path, url=url)
     env.ledger.close()
     done = subprocess.run(
         [GONGXIN, "db", "setup-roles", "--db", url, "--apply"], capture_output=True, text=True
@@ -132,9 +131,7 @@ def test_server_role_may_read_and_insert_only(pg: PgServer, tmp_path: Path) -> N
     assert done.returncode == 0, done.stderr
     app_url = url.replace("postgres@", "gongxin_app@")
     with Ledger.open(app_url, log_key=env.keys.log, clock=env.clock) as ledger:
-        ledger.append(
-            env.sign(env.keys["finance"], "fund.appropriate", F.fund_body(78)).canonical()
-        )
+        ledger.append(env.sign(env.keys["finance"], "fund.appropriate", fund_body(78)).canonical())
         with pytest.raises(DBAPIError, match="permission denied"), ledger.engine.begin() as conn:
             conn.execute(text("UPDATE entries SET kind = kind"))
         with pytest.raises(DBAPIError, match="permission denied"), ledger.engine.begin() as conn:

@@ -1,4 +1,4 @@
-"""Tests of verifier.note: C2SP signed notes (FORMAT.md §6)."""
+"""Tests of verifier.core.note (and ledger.signing.notes): C2SP signed notes (FORMAT.md §6)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from ledger.signing.keys import SignerKey, parse_signer_key
 from ledger.signing.notes import sign_note
 from verifier.core.errors import InputError, VerificationError
-from verifier.core.keys import VerifierKey
+from verifier.core.keys import VerifierKey, compute_key_id
 from verifier.core.note import MAX_SIGNATURES, open_note
 
 
@@ -71,7 +71,9 @@ def test_vector_flipped_signature_byte(vec: dict[str, Any], peter: VerifierKey) 
 
 def test_vector_wrong_name_key_is_unknown(vec: dict[str, Any], peter: VerifierKey) -> None:
     # Same public key under another name: different (name, key id), so ignored -> unsigned.
-    other = VerifierKey.from_public_key("PeterNewman", peter.public_key)
+    other = VerifierKey(
+        "PeterNewman", compute_key_id("PeterNewman", peter.public_key), peter.public_key
+    )
     with pytest.raises(VerificationError) as exc:
         open_note(vec["note"], [other])
     assert _rule(exc) == "note.unsigned"

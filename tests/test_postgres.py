@@ -16,11 +16,12 @@ from sqlalchemy.exc import DBAPIError
 
 from ledger.export import export_bundle
 from ledger.log import Ledger
+from ledger.records import InvalidEntry
 from ledger.store.engine import APPEND_ONLY_TABLES
 from verifier.cli.parallel import SignaturePool
-from verifier.core.errors import InvalidEntry
 
-from . import ledger_fixtures as F
+from .domain_bodies import fund_body
+from .ledger_env import new_ledger, standard_ledger
 from .pg_server import PgServer
 
 VERIFY = str(Path(sys.executable).with_name("gongxin-verify"))
@@ -44,8 +45,8 @@ def rows(url: str) -> dict[str, list[tuple[object, ...]]]:
 
 
 def test_same_log_byte_for_byte_on_both_databases(pg: PgServer, tmp_path: Path) -> None:
-    lite = F.standard_ledger(tmp_path)
-    post = F.standard_ledger(tmp_path, url=pg.create_database("same_log"))
+    lite = standard_ledger(tmp_path)
+    post = standard_ledger(tmp_path, url=pg.create_database("same_log"))
     assert list(post.ledger.iter_lines()) == list(lite.ledger.iter_lines())
     assert post.ledger.latest_checkpoint() == lite.ledger.latest_checkpoint()
     assert rows(post.url) == rows(lite.url)
@@ -71,7 +72,7 @@ def test_same_log_byte_for_byte_on_both_databases(pg: PgServer, tmp_path: Path) 
 def test_ledger_tables_refuse_changes_inside_postgresql(
     pg: PgServer, tmp_path: Path, table: str, statement: str
 ) -> None:
-    env = F.new_ledger(
+    env = new_ledger(
         tmp_path, url=pg.create_database(f"ro_{table}_{statement[:6].strip()}".lower())
     )
     column = {"meta": "value", "entries": "kind", "merkle_nodes": "hash", "checkpoints": "note"}
@@ -83,10 +84,10 @@ def test_ledger_tables_refuse_changes_inside_postgresql(
 
 
 def test_rejected_batch_leaves_postgresql_unchanged(pg: PgServer, tmp_path: Path) -> None:
-    env = F.standard_ledger(tmp_path, url=pg.create_database("rejected"))
+    env = standard_ledger(tmp_path, url=pg.create_database("rejected"))
     before = rows(env.url)
-    good = env.sign(env.keys["finance"], "fund.appropriate", F.fund_body(900)).canonical()
-    bad = env.sign(env.keys["approver"], "fund.appropriate", F.fund_body(901)).canonical()
+    good = env.sign(env.keys["finance"], "fund.appropriate", fund_body(900)).canonical()
+    bad = env.sign(env.keys["approver"], "fund.appropriate", fund_body(901)).canonical()
     with pytest.raises(InvalidEntry) as failure:
         env.ledger.append_batch([good, bad])
     assert failure.value.rule == "role.forbidden" and failure.value.field.startswith("batch[1]")
@@ -100,7 +101,7 @@ def test_writers_on_separate_connections_serialise(pg: PgServer, tmp_path: Path)
     """Two ledgers (as two server processes would have) append to one database at once: the
     advisory lock makes them take turns, each catches up with the other's entries inside its
     transaction, and the log stays one contiguous, verifiable sequence."""
-    env = F.standard_ledger(tmp_path, url=pg.create_database("two_writers"))
+    env = standard_ledger(tmp_path, url=pg.create_database("two_writers"))
     other = env.reopen(pool=SignaturePool(1))
     writers = [env.ledger, other]
     receipts: list[list[object]] = [[], []]
@@ -113,7 +114,7 @@ def test_writers_on_separate_connections_serialise(pg: PgServer, tmp_path: Path)
                     env.sign(
                         env.keys["finance"],
                         "fund.appropriate",
-                        F.fund_body(10_000 + w * 1000 + b * 10 + k),
+                        fund_body(10_000 + w * 1000 + b * 10 + k),
                     ).canonical()
                     for k in range(4)
                 ]

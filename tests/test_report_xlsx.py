@@ -1,6 +1,6 @@
 """``gongxin report --xlsx``: the workbook's figures equal the traceability report that
 ``gongxin-verify --report`` builds from an export of the same demo log (signatures checked,
-its own replay), and the raw-entry sums of :func:`tests.test_report.independent_sums`."""
+its own replay), and the raw-entry sums of :func:`tests.report_sums.independent_sums`."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from ledger.cli.main import app
 from ledger.export import export_bundle
 from ledger.log import Ledger
 from ledger.sheets.report_xlsx import _indices_text, replay_report
-from tests.test_report import independent_sums
+from tests.report_sums import independent_sums
 from verifier.cli.main import main as verify_main
 from verifier.core.errors import InputError
 

@@ -22,7 +22,8 @@ from verifier.cli.bundle import verify_bundle
 from verifier.core.errors import InputError
 from verifier.rules.pseudonym import resident_ref
 
-from .ledger_fixtures import STD_ACTIVITY, LedgerEnv, credit_award_body, standard_ledger
+from .domain_bodies import STD_ACTIVITY, credit_award_body
+from .ledger_env import LedgerEnv, standard_ledger
 
 NAME = "测试擦除张三丰"
 PHONE = "13987654321"

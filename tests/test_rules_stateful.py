@@ -32,8 +32,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
+from ledger.records import InvalidEntry
 from verifier.cli.bundle import verify_bundle
-from verifier.core.errors import InvalidEntry
 from verifier.rules import DomainRules
 
 from .rulebook_builder import (

@@ -1,6 +1,6 @@
 """``gongxin trace fund|contract|payment|resident ID`` (FORMAT.md §10.6).
 
-Runs on the small street-office log of :mod:`tests.test_report`. The expected entry indices
+Runs on the small street-office log of :mod:`tests.report_log`. The expected entry indices
 are derived from the raw lines here (which entries name the object), not from the rulebook.
 """
 
@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ledger.cli.main import app
-from tests.test_report import SmallLog, _ref, build_small_log
+from tests.report_log import SmallLog, _ref, build_small_log
 from verifier.core.merkle import leaf_hash
 
 

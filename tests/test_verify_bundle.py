@@ -8,17 +8,18 @@ from typing import Any
 
 import pytest
 
+from ledger.records import entry_bytes
 from ledger.signing.keys import SignerKey
 from ledger.signing.notes import sign_checkpoint
 from ledger.signing.statements import sign_statement
-from tests import ledger_fixtures as fx
 from tests import logfactory as lf
+from tests.keyring import genesis_body_for
+from verifier.audit import lines as audit_lines
 from verifier.audit.verdict import AuditReport
 from verifier.cli import chunks
 from verifier.cli.bundle import verify_bundle
 from verifier.cli.inclusion import verify_inclusion_file
-from verifier.core.checkpoint import Checkpoint
-from verifier.core.entry import entry_bytes
+from verifier.core.checkpoint import EMPTY_ROOT, Checkpoint
 from verifier.core.errors import InputError, VerificationError
 
 
@@ -38,7 +39,7 @@ def _stable(report: AuditReport) -> dict[str, Any]:
     return out
 
 
-#: The two ways verify_bundle splits work between processes (see verifier._chunks).
+#: The two ways verify_bundle splits work between processes (see verifier.cli.chunks).
 MODES = {"main-parses": 2, "workers-parse": 0}
 
 
@@ -77,7 +78,7 @@ def test_chunk_boundaries_do_not_matter(
     log: lf.BuiltLog, bundle: Path, chunk_lines: int, mode: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reference = _stable(verify_bundle(bundle, log.log_key.verifier(), workers=1))
-    monkeypatch.setattr(chunks, "CHUNK_LINES", chunk_lines)
+    monkeypatch.setattr(audit_lines, "CHUNK_LINES", chunk_lines)
     assert _stable(verify_bundle(bundle, log.log_key.verifier(), workers=2)) == reference
 
 
@@ -132,7 +133,7 @@ def test_wrong_log_key_fails_on_the_checkpoint(log: lf.BuiltLog, bundle: Path) -
 def _genesis_only(log_key: SignerKey, named_log_key: SignerKey, auth: SignerKey) -> list[bytes]:
     sub = sign_statement(
         "log.genesis",
-        fx.genesis_body_for(named_log_key, [auth], named_log_key.name),
+        genesis_body_for(named_log_key, [auth], named_log_key.name),
         auth,
         statement_id="00000000-0000-4000-8000-000000000001",
         time="2026-03-01T08:00:00Z",
@@ -162,7 +163,7 @@ def test_genesis_must_name_the_checkpoint_origin(tmp_path: Path) -> None:
 
 def test_an_empty_export_is_not_a_log(tmp_path: Path) -> None:
     log_key = lf.make_key(0, "log", key_name=lf.ORIGIN)
-    lf.write_bundle(tmp_path, [], sign_checkpoint(Checkpoint.empty(lf.ORIGIN), log_key))
+    lf.write_bundle(tmp_path, [], sign_checkpoint(Checkpoint(lf.ORIGIN, 0, EMPTY_ROOT), log_key))
     with pytest.raises(VerificationError) as info:
         verify_bundle(tmp_path, log_key.verifier(), workers=1)
     assert (info.value.rule, info.value.index) == ("genesis.missing", 0)
@@ -210,7 +211,7 @@ def test_every_earlier_checkpoint_is_consistent(log: lf.BuiltLog, bundle: Path) 
                 bundle, log.log_key.verifier(), previous_checkpoint=note, workers=w
             )
             assert report.previous_checkpoint_size == size
-    empty = sign_checkpoint(Checkpoint.empty(log.origin), log.log_key)
+    empty = sign_checkpoint(Checkpoint(log.origin, 0, EMPTY_ROOT), log.log_key)
     assert (
         verify_bundle(
             bundle, log.log_key.verifier(), previous_checkpoint=empty
@@ -264,7 +265,7 @@ def test_earlier_stateful_error_wins_over_later_parse_error(
     )
     lines[20] = b"{not json"
     lf.write_bundle(tmp_path, lines, log.checkpoint)
-    monkeypatch.setattr(chunks, "CHUNK_LINES", chunk_lines)
+    monkeypatch.setattr(audit_lines, "CHUNK_LINES", chunk_lines)
     for w in (1, 2):
         exc = _fails(tmp_path, log, workers=w)
         assert (exc.index, exc.rule) == (12, "entry.log_time")
@@ -281,7 +282,7 @@ def test_workers_without_key_hints_still_verify(
     """Worker results are advisory: with no keys known to the workers, every signature is
     verified in the main process instead, and the verdict is the same."""
     monkeypatch.setattr(chunks._Dispatch, "learn", lambda self, found: None)
-    monkeypatch.setattr(chunks, "CHUNK_LINES", 5)
+    monkeypatch.setattr(audit_lines, "CHUNK_LINES", 5)
     reference = _stable(verify_bundle(bundle, log.log_key.verifier(), workers=1))
     assert _stable(verify_bundle(bundle, log.log_key.verifier(), workers=2)) == reference
 

@@ -25,13 +25,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger.signing.keys import SignerKey
-from tests import ledger_fixtures as fx
 from tests import logfactory as lf
+from tests.domain_bodies import ITEM, ITEM_POINTS
+from verifier.audit import lines as audit_lines
 from verifier.cli import chunks
 from verifier.cli.bundle import verify_bundle
 from verifier.core.errors import VerificationError
 
-#: (workers, MAIN_PARSES_UP_TO): in-process, and both parallel modes of verifier._chunks.
+#: (workers, MAIN_PARSES_UP_TO): in-process, and both parallel modes of verifier.cli.chunks.
 CONFIGS = [(1, 2), (2, 2), (2, 0)]
 
 SETTINGS = settings(
@@ -131,7 +132,7 @@ def test_unsigned_field_edits_are_attributed_to_their_entry(
     lines = list(log.lines)
     lines[i] = lf.edit_line(lines[i], change)
     for chunk_lines in (2000, 1, 2):
-        monkeypatch.setattr(chunks, "CHUNK_LINES", chunk_lines)
+        monkeypatch.setattr(audit_lines, "CHUNK_LINES", chunk_lines)
         for w, limit in CONFIGS:
             monkeypatch.setattr(chunks, "MAIN_PARSES_UP_TO", limit)
             exc = _verify_lines(workdir, log, lines, workers=w)
@@ -141,7 +142,7 @@ def test_unsigned_field_edits_are_attributed_to_their_entry(
 def test_flips_in_parallel_mode_name_the_same_line(
     log: lf.BuiltLog, workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(chunks, "CHUNK_LINES", 4)
+    monkeypatch.setattr(audit_lines, "CHUNK_LINES", 4)
     sizes = [len(x) for x in log.lines]
 
     @settings(SETTINGS, max_examples=15)
@@ -304,7 +305,7 @@ def test_entry_breaking_a_rule_of_the_rulebook(log: lf.BuiltLog, workdir: Path) 
         workdir,
         log.key("desk"),
         "credit.redeem",
-        {"resident_ref": "0" * 32, "item": fx.ITEM, "points": fx.ITEM_POINTS},
+        {"resident_ref": "0" * 32, "item": ITEM, "points": ITEM_POINTS},
     )
     assert exc.rule == "credit.insufficient"
 

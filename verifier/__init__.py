@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # the same names, for type checkers
     from verifier.core.errors import GongxinError, InputError, VerificationError
     from verifier.core.keys import VerifierKey, parse_verifier_key
     from verifier.core.merkle import leaf_hash, verify_consistency, verify_inclusion
+    from verifier.core.receipt import Receipt, parse_receipt, verify_receipt
 
 _PUBLIC = {
     "verify_bundle": "verifier.cli.bundle",
@@ -53,9 +54,29 @@ _PUBLIC = {
     "leaf_hash": "verifier.core.merkle",
     "verify_consistency": "verifier.core.merkle",
     "verify_inclusion": "verifier.core.merkle",
+    "Receipt": "verifier.core.receipt",
+    "parse_receipt": "verifier.core.receipt",
+    "verify_receipt": "verifier.core.receipt",
 }
 
-__all__ = sorted(_PUBLIC)
+__all__ = [
+    "Checkpoint",
+    "Entry",
+    "GongxinError",
+    "InputError",
+    "Receipt",
+    "VerificationError",
+    "VerifierKey",
+    "leaf_hash",
+    "open_checkpoint",
+    "parse_entry_line",
+    "parse_receipt",
+    "parse_verifier_key",
+    "verify_bundle",
+    "verify_consistency",
+    "verify_inclusion",
+    "verify_receipt",
+]
 
 
 def __getattr__(name: str) -> Any:

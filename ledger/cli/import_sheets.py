@@ -1,7 +1,7 @@
 """``gongxin import FILE.xlsx|FILE.csv --kind payments|credits``: preview, then sign and submit
 a spreadsheet of payment proposals or credit awards in batches (docs/OFFICERS.md).
 
-1. Read and check every row (:mod:`ledger.imports`); print the rows to submit and every
+1. Read and check every row (:mod:`ledger.sheets.imports`); print the rows to submit and every
    error by row and column. Any error: nothing is submitted (exit 2).
 2. ``--dry-run`` stops here; otherwise ask for confirmation (``--yes`` skips it).
 3. Look up each row's deterministic statement id on the server (``GET
@@ -9,7 +9,7 @@ a spreadsheet of payment proposals or credit awards in batches (docs/OFFICERS.md
    again submits nothing twice. Sign the rest and submit them in atomic batches (``POST
    /v1/statements/batch``), verifying every receipt with the pinned log key.
 
-Exit codes as for the officers' commands (:mod:`ledger.cli_client`).
+Exit codes as for the officers' commands (:mod:`ledger.cli.submit`).
 """
 
 from __future__ import annotations

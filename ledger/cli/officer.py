@@ -6,7 +6,7 @@ Each option fills one body member (FORMAT.md §10); money is typed in yuan
 (``--amount-yuan 12,345.67``, converted exactly to fen) or in fen (``--amount-fen``). The
 body is checked locally with the verifier's own body checks, signed with ``--key`` (the
 private key never leaves the machine), submitted to ``--server``, and the receipt verified
-with the pinned ``--log-key``. Exit codes as in :mod:`ledger.cli_client`.
+with the pinned ``--log-key``. Exit codes as in :mod:`ledger.cli.submit`.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """``gongxin report --xlsx OUT.xlsx``: the funds, contracts, payments, providers and credits
-figures of the log as a workbook (:mod:`ledger.report_xlsx`). Read-only; exit 2 for an
+figures of the log as a workbook (:mod:`ledger.sheets.report_xlsx`). Read-only; exit 2 for an
 unusable database or output path."""
 
 from __future__ import annotations

@@ -50,10 +50,6 @@ class Scenario(_Funds, _Credits):
                 p.kind, p.body, p.key, statement_id=p.statement_id, time=p.signed_at
             )
 
-    def planned(self) -> Iterator[Planned]:
-        """Yield the scenario unsigned (same stream as :meth:`statements`)."""
-        yield from self._plan
-
     def skip(self, n: int) -> None:
         """Advance ``n`` statements without signing them. O(n)."""
         for _ in range(n):

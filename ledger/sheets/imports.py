@@ -1,9 +1,9 @@
 """Spreadsheet imports: rows of payments or credit awards to statement bodies (pure).
 
-:func:`plan_import` maps a :class:`~ledger.sheets.Table` to the bodies of ``payment.propose``
+:func:`plan_import` maps a :class:`~ledger.sheets.read.Table` to the bodies of ``payment.propose``
 (``payments``) or ``credit.award`` (``credits``) statements, with every problem named by its
 spreadsheet row and column. Cells are checked with the very field checks the verifier
-applies to bodies (:data:`verifier.kinds.KINDS`), plus within-file duplicates (a payment id,
+applies to bodies (:data:`verifier.rules.kinds.KINDS`), plus within-file duplicates (a payment id,
 an invoice of one contract, a resident's award for one activity) that the ledger would
 refuse anyway.
 

@@ -1,7 +1,8 @@
 """``gongxin report --xlsx OUT.xlsx``: the traceability figures as a workbook for finance staff.
 
 :func:`replay_report` reads the log read-only and replays it, as ``gongxin trace`` does,
-through :class:`verifier.state.LogState` with a :class:`verifier.traceability.ReportBuilder`
+through :class:`verifier.rules.log_state.LogState` with a
+:class:`verifier.reports.traceability.ReportBuilder`
 as the rulebook's observer (signatures are not re-checked: the ledger checked them before it
 stored each entry; ``gongxin-verify`` checks everything from an export). It also recomputes
 the Merkle root of the replayed entries and requires it to be the root of the log's signed
@@ -46,7 +47,7 @@ def replay_report(ledger: Ledger) -> dict[str, Any]:
     traceability report (:meth:`ReportBuilder.build`) with ``verification`` holding the
     origin, tree size, root, checkpoint and log key. Raises :class:`InputError` for an
     empty log or if the replayed entries do not hash to the checkpoint's root, and
-    :class:`~verifier.errors.VerificationError` if the checkpoint does not open under the
+    :class:`~verifier.core.errors.VerificationError` if the checkpoint does not open under the
     log key the genesis entry names. O(n)."""
     note = ledger.latest_checkpoint()
     if ledger.log_vkey is not None:  # the log key of the genesis entry, from the database

@@ -1,7 +1,7 @@
 """Private and public key files of the ledger (FORMAT.md §1).
 
 Private key files hold the Go ``sumdb/note`` private key string of a
-:class:`~verifier.keys.SignerKey`, either
+:class:`~ledger.signing.keys.SignerKey`, either
 
 - plain: ``PRIVATE+KEY+name+keyidhex+base64(0x01 || seed)\\n``, or
 - passphrase-encrypted::
@@ -264,6 +264,6 @@ def write_verifier_key(path: Path, vkey: VerifierKey) -> None:
 def read_verifier_key_arg(value: str) -> VerifierKey:
     """Accept a verifier key string or a path to a file holding one.
 
-    Same as :func:`verifier.keys.load_verifier_key` (re-exported for the ledger CLI).
+    Same as :func:`verifier.cli.files.load_verifier_key` (re-exported for the ledger CLI).
     """
     return load_verifier_key(value)

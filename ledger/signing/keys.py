@@ -19,7 +19,6 @@ from verifier.core.keys import (
     HEX_ANY,
     KEY_ID_SIZE,
     PRIVATE_PREFIX,
-    SEED_SIZE,
     SIGNATURE_SIZE,
     VerifierKey,
     b64decode_canonical,
@@ -27,7 +26,10 @@ from verifier.core.keys import (
     compute_key_id,
 )
 
-__all__ = ["SignerKey", "parse_signer_key"]
+__all__ = ["SEED_SIZE", "SignerKey", "parse_signer_key"]
+
+SEED_SIZE = 32
+"""Length of an Ed25519 private key seed (RFC 8032 §5.1.5)."""
 
 
 class SignerKey:
@@ -84,7 +86,7 @@ class SignerKey:
     def private_key_string(self) -> str:
         """The secret key string ``PRIVATE+KEY+name+keyidhex+base64(0x01 || seed)``.
 
-        This is secret material: write it only to a protected file (``ledger.keyfile``).
+        This is secret material: write it only to a protected file (``ledger.signing.keyfile``).
         """
         encoded = base64.b64encode(bytes((ED25519_TYPE,)) + self._seed).decode("ascii")
         return f"{PRIVATE_PREFIX}{self.name}+{self.key_id_hex}+{encoded}"

@@ -10,7 +10,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ledger.signing.keys import SignerKey
-from verifier.core.entry import Signature, Submission, unsigned_statement
+from verifier.core.canonical import CanonicalError, canonical_bytes, check_profile
+from verifier.core.entry import Signature, Statement, Submission, parse_statement
+from verifier.core.errors import VerificationError
 
 
 def uuid7(at: datetime | None = None, rand: int | None = None) -> str:
@@ -32,6 +34,37 @@ def uuid7(at: datetime | None = None, rand: int | None = None) -> str:
 def format_statement_time(t: datetime) -> str:
     """FORMAT.md §3.1: RFC 3339 UTC with second precision, e.g. ``2026-11-22T08:30:00Z``."""
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def canonicalize(value: Any) -> bytes:
+    """Check ``value`` against the Gongxin JSON profile (FORMAT.md §2), then encode it as
+    RFC 8785 bytes. Use on untrusted Python values. Raises
+    :class:`~verifier.core.canonical.CanonicalError` naming the JSON path, or ``TypeError``
+    for a value that is not JSON. Cost: O(size)."""
+    check_profile(value)
+    return canonical_bytes(value)
+
+
+def unsigned_statement(
+    kind: str, sid: str, time: str, signer: str, body: dict[str, Any]
+) -> Statement:
+    """Build and shape-check a statement from its parts (FORMAT.md §3.1), for signing.
+
+    Raises ``VerificationError("entry.shape")`` naming the field for a malformed part or a
+    body outside the JSON profile. Cost: O(size of the body).
+    """
+    raw = {"body": body, "id": sid, "kind": kind, "signer": signer, "time": time}
+    try:
+        canonicalize(raw)
+    except CanonicalError as exc:
+        raise VerificationError(
+            "entry.shape", exc.message, field=exc.field or "statement"
+        ) from None
+    except TypeError as exc:
+        raise VerificationError(
+            "entry.shape", f"body is not JSON: {exc}", field="statement.body"
+        ) from None
+    return parse_statement(raw)
 
 
 def sign_statement(

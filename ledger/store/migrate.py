@@ -6,7 +6,7 @@
   but no ``alembic_version``) is recognised as ``0001``.
 - ``0002`` — an index on ``entries.kind``.
 
-A new database is created at the newest revision directly (:func:`ledger.storage.create_schema`
+A new database is created at the newest revision directly (:func:`create_schema`
 builds the tables and stamps :data:`HEAD`; ``tests/test_migrations.py`` proves that equals
 running every migration). Opening a database at an older revision is refused until it is
 upgraded. Migrations never rewrite ledger rows: the tables are append-only.

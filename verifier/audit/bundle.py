@@ -14,7 +14,7 @@ the same way in the code):
 1. open the checkpoint under the given log key (its origin must be the key's name);
 2. stream ``entries.jsonl``: every line must end with ``\\n``; each line is parsed strictly
    (canonical JSON and shape), hashed as a Merkle leaf, judged by
-   :meth:`verifier.state.LogState.check_and_apply` — the same function the ledger runs before
+   :meth:`verifier.rules.log_state.LogState.check_and_apply` — the same function the ledger runs before
    it accepts an entry (index, hash chain, log time, kind, keys, roles, signatures, rules) —
    and appended to an O(log n) compact range;
 3. genesis: its origin is the checkpoint's, its log key is the given log key and, when
@@ -26,12 +26,12 @@ the same way in the code):
    ``size`` entries must be its root — otherwise the log was rewritten.
 
 Memory is O(log n) for the tree plus a bounded window of chunks in flight, plus what
-:class:`~verifier.state.LogState` keeps (the key registry and the statement ids inside the
+:class:`~verifier.rules.log_state.LogState` keeps (the key registry and the statement ids inside the
 7-day replay window).
 
 Parallelism. ``workers=1`` runs everything in this process (the reference path). With more
 workers, the stateless work (strict parsing, Ed25519 verification) runs in worker processes
-while this one replays the state strictly in order; :mod:`verifier._chunks` explains how the
+while this one replays the state strictly in order; :mod:`verifier.cli.chunks` explains how the
 work is split. The verdict is the same either way.
 
 Failures raise :class:`VerificationError` naming the first failing entry index (when there is

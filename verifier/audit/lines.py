@@ -38,7 +38,7 @@ class Chunk:
     tail: bytes | None = None
     tail_too_long: bool = False
     #: parse-in-workers mode: a :func:`check_chunk` result; main-parses mode: one bool per
-    #: triple of :func:`verifier.parallel.verify_triples`.
+    #: triple of :func:`verifier.cli.parallel.verify_triples`.
     future: Future[Any] | None = None
     # Main-parses mode only: the parsed entries and their leaf hashes (up to the first parse
     # error, kept in ``error``), and (line, signature, public key) of each submitted triple.

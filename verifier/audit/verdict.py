@@ -1,8 +1,8 @@
 """What a successful verification established: the reports of ``gongxin-verify``.
 
 :class:`AuditReport` (with one :class:`KeyInfo` per key of the replayed registry) is returned
-by :func:`verifier.audit.verify_bundle`; :class:`InclusionReport` by
-:func:`verifier.inclusion.verify_inclusion_file`. Failures raise instead, so every report is
+by :func:`verifier.cli.bundle.verify_bundle`; :class:`InclusionReport` by
+:func:`verifier.cli.inclusion.verify_inclusion_file`. Failures raise instead, so every report is
 valid; ``to_json`` gives the JSON-ready dict the CLI writes with ``--json``.
 """
 
@@ -38,7 +38,7 @@ class KeyInfo:
 
 @dataclass
 class AuditReport:
-    """What a successful :func:`verifier.audit.verify_bundle` established."""
+    """What a successful :func:`verifier.cli.bundle.verify_bundle` established."""
 
     origin: str
     tree_size: int
@@ -68,7 +68,7 @@ class AuditReport:
 
 @dataclass(frozen=True)
 class InclusionReport:
-    """What a successful :func:`verifier.inclusion.verify_inclusion_file` established."""
+    """What a successful :func:`verifier.cli.inclusion.verify_inclusion_file` established."""
 
     origin: str
     tree_size: int

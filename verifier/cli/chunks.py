@@ -1,18 +1,18 @@
-"""How :func:`verifier.audit.verify_bundle` reads ``entries.jsonl`` and uses worker processes.
+"""How :func:`verifier.cli.bundle.verify_bundle` reads ``entries.jsonl`` and uses worker processes.
 
 Reading. :class:`Reader` reads the file in chunks of at most :data:`CHUNK_LINES` lines (and
 about :data:`CHUNK_BYTES` bytes), never further than asked: memory stays bounded.
 
 Parallelism. The cost is one Ed25519 verification per signature, then strict parsing, then
 the replay. ``workers=1`` runs everything in the main process (the reference path,
-:meth:`verifier.audit._Audit.run_inline`). With more workers, :func:`run_parallel` keeps at
+:meth:`verifier.audit.bundle.BundleAudit.run_inline`). With more workers, :func:`run_parallel` keeps at
 most :data:`WINDOW_PER_WORKER` chunks per worker in flight (never further ahead: bounded
 memory), and the main process replays the state strictly in order. The stateless work is
 split one of two ways:
 
 - up to :data:`MAIN_PARSES_UP_TO` workers: the main process parses each line and the workers
   only verify (public key, message, signature) triples
-  (:func:`verifier.parallel.verify_triples`). This does every step exactly once, so it
+  (:func:`verifier.cli.parallel.verify_triples`). This does every step exactly once, so it
   spends the least CPU in total, which is what counts when every core is busy (measured
   ~12 % faster than the alternative on 2 cores);
 - with more workers: the workers also parse (:func:`check_chunk`) and the main process
@@ -22,7 +22,7 @@ split one of two ways:
 Either way the workers only pre-verify: they know keys from the grants read so far, not the
 registry, so a signature counts as verified only when the key it verified under is the
 registry's key for it at that index (``verified_keys`` of
-:meth:`~verifier.state.LogState.check_and_apply`); a signature a worker could not verify,
+:meth:`~verifier.rules.log_state.LogState.check_and_apply`); a signature a worker could not verify,
 or verified under another key, is verified again in-process. (The workers run this same
 package, so their positive answers are trusted like in-process ones.)
 """
@@ -150,7 +150,7 @@ def _error_from_dict(d: dict[str, Any]) -> VerificationError:
 
 
 class ChunkSink(Protocol):
-    """The replay :func:`run_parallel` feeds, in order (:class:`verifier.audit._Audit`)."""
+    """The replay :func:`run_parallel` feeds, in order (:class:`verifier.audit.bundle.BundleAudit`)."""
 
     #: Chunks read ahead and not yet applied (the replay looks at the next line to
     #: attribute a hash-chain break).
@@ -261,7 +261,7 @@ def run_parallel(
     progress: Callable[[int, int], None] | None,
     total: int,
 ) -> None:
-    """Steps 2–5 of :func:`verifier.audit.verify_bundle` with the stateless work in
+    """Steps 2–5 of :func:`verifier.cli.bundle.verify_bundle` with the stateless work in
     ``workers`` processes, in bounded chunks applied to ``sink`` strictly in order.
 
     Two ways to split the work (see "Parallelism" in the module docstring): with up to

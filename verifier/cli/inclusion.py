@@ -3,12 +3,14 @@
 ``gongxin-verify inclusion`` checks a single entry against a checkpoint with an RFC 9162
 inclusion proof, without the rest of the log. It proves the entry is in the log; unlike
 :func:`verifier.audit.verify_bundle` it does not replay the keys and rules that made it valid.
+An API receipt (:mod:`verifier.core.receipt`) carries the same three things plus the leaf
+hash and statement id; it is checked there with the same primitives (checkpoint opening,
+path decoding, RFC 9162 inclusion) under ``receipt.*`` rule ids, while light mode keeps the
+ids FORMAT.md §9 gives it.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 
 from verifier.audit.verdict import InclusionReport
@@ -17,6 +19,7 @@ from verifier.core.entry import parse_entry_line
 from verifier.core.errors import InputError, VerificationError
 from verifier.core.keys import VerifierKey
 from verifier.core.merkle import leaf_hash, verify_inclusion
+from verifier.core.receipt import decode_path
 
 __all__ = ["parse_inclusion_proof", "verify_inclusion_file"]
 
@@ -24,7 +27,8 @@ __all__ = ["parse_inclusion_proof", "verify_inclusion_file"]
 def parse_inclusion_proof(proof: Any) -> tuple[int, int, list[bytes]]:
     """Check the shape of an inclusion proof object
     ``{"leaf_index": int, "tree_size": int, "inclusion_path": [base64, …]}`` (RFC 9162 §4.12
-    names; other members are ignored). Returns (leaf index, tree size, path).
+    names; other members are ignored). Returns (leaf index, tree size, path). The path is
+    decoded as a receipt's is (:func:`verifier.core.receipt.decode_path`).
     Raises :class:`InputError` naming the field."""
     if type(proof) is not dict:
         raise InputError("the proof must be a JSON object", field="proof")
@@ -34,20 +38,7 @@ def parse_inclusion_proof(proof: Any) -> tuple[int, int, list[bytes]]:
         if type(value) is not int or value < 0:
             raise InputError("must be a non-negative integer", field=f"proof.{name}")
         out.append(value)
-    path = proof.get("inclusion_path")
-    if type(path) is not list:
-        raise InputError("must be a list of base64 hashes", field="proof.inclusion_path")
-    hashes: list[bytes] = []
-    for n, item in enumerate(path):
-        try:
-            if type(item) is not str:
-                raise ValueError
-            hashes.append(base64.b64decode(item, validate=True))
-        except (ValueError, binascii.Error):
-            raise InputError(
-                "must be standard base64", field=f"proof.inclusion_path[{n}]"
-            ) from None
-    return out[0], out[1], hashes
+    return out[0], out[1], decode_path(proof.get("inclusion_path"), "proof.inclusion_path")
 
 
 def verify_inclusion_file(

@@ -14,7 +14,7 @@ report it). Standard library plus :mod:`verifier` only, so that it runs with not
 ``pynacl`` and ``orjson`` installed.
 
 ``--report OUT`` writes, after a successful verification only, the traceability report
-(FORMAT.md §10.6; :mod:`verifier.traceability`): ``OUT`` and ``OUT`` with suffix ``.md`` when
+(FORMAT.md §10.6; :mod:`verifier.reports.traceability`): ``OUT`` and ``OUT`` with suffix ``.md`` when
 ``OUT`` ends in ``.json``, otherwise ``OUT/report.json`` and ``OUT/report.md``.
 """
 

@@ -1,13 +1,8 @@
-"""The export bundle's file names (FORMAT.md §9): spelled here once.
-
-An export bundle is a directory (or a zip of one) holding ``entries.jsonl`` (every entry line
-in index order, each followed by ``\\n``), ``checkpoint`` (the log-signed checkpoint covering
-them) and ``log.vkey`` (a convenience copy of the log's verifier key, never trusted).
-"""
+"""The export bundle's file names (FORMAT.md §9), spelled here once: ``entries.jsonl`` (each
+entry line and ``\\n``), ``checkpoint`` (log-signed, covering them) and ``log.vkey`` (a
+convenience copy of the log key, never trusted). A bundle is a directory or a zip of one."""
 
 from __future__ import annotations
-
-__all__ = ["BUNDLE_FILES", "CHECKPOINT_FILE", "ENTRIES_FILE", "LOG_VKEY_FILE"]
 
 ENTRIES_FILE = "entries.jsonl"
 CHECKPOINT_FILE = "checkpoint"

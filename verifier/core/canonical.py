@@ -1,21 +1,10 @@
 """RFC 8785 (JCS) canonical JSON, restricted to the Gongxin profile (FORMAT.md §2).
 
-Gongxin hashes and signs only JSON values of the *Gongxin profile*:
-
-- objects whose member names are ASCII (so that RFC 8785's UTF-16 ordering equals the byte
-  ordering that orjson's ``OPT_SORT_KEYS`` uses),
-- arrays, strings, ``true``/``false``/``null``,
-- integers in the interoperable range ``-(2**53-1) .. 2**53-1``. No floats, ever: money is
-  integer fen.
-
-For such values, ``orjson.dumps(value, option=OPT_SORT_KEYS)`` produces exactly the RFC 8785
-bytes (the test-suite checks this against the ``rfc8785`` reference package with hypothesis),
-and it is ~50x faster, so it is the encoder used everywhere.
-
-``parse_canonical`` is the strict parser: it accepts bytes only if they are *already* the
-canonical encoding of a profile value. Duplicate member names, whitespace, unsorted members,
-escaped characters that need no escaping, floats and out-of-range integers are all refused,
-each with an error naming the JSON path.
+For profile values (ASCII member names, no floats, integers within ±(2^53−1)),
+``orjson.dumps(value, option=OPT_SORT_KEYS)`` is exactly the RFC 8785 encoding (the tests
+check it against the ``rfc8785`` reference package with hypothesis) and ~50x faster, so it is
+the encoder. :func:`parse_canonical` accepts bytes only if they are *already* the canonical
+encoding of a profile value, naming the JSON path of the first fault.
 """
 
 from __future__ import annotations
@@ -37,9 +26,7 @@ class CanonicalError(InputError):
 
 def check_profile(value: Any, path: str = "$") -> None:
     """Raise :class:`CanonicalError` unless ``value`` lies in the Gongxin JSON profile.
-
-    Cost: one walk over the value, O(size); paths are built only on failure.
-    """
+    Cost: one walk over the value, O(size); paths are built only on failure."""
     if not _in_profile(value):
         _explain_profile(value, path)
 
@@ -98,24 +85,15 @@ def _explain_profile(value: Any, path: str) -> None:
 
 
 def canonical_bytes(value: Any) -> bytes:
-    """Encode a profile value as RFC 8785 bytes. Precondition: ``check_profile(value)`` holds
-    (the encoder itself rejects non-JSON types and integers beyond 64 bits). Cost: O(size).
-    """
+    """RFC 8785 bytes of a profile value. Precondition: ``check_profile(value)`` holds (orjson
+    itself rejects non-JSON types and integers beyond 64 bits). Cost: O(size)."""
     return orjson.dumps(value, option=_OPTS)
 
 
-def canonicalize(value: Any) -> bytes:
-    """Check ``value`` against the profile, then encode it. Use on untrusted Python values."""
-    check_profile(value)
-    return canonical_bytes(value)
-
-
 def parse_canonical(data: bytes, what: str = "$") -> Any:
-    """Parse ``data`` and require that it is exactly the canonical encoding of its value.
-
-    ``what`` names the input in error messages (e.g. ``"entries.jsonl line 7"``).
-    Raises :class:`CanonicalError` naming the first problem. Cost: O(len(data)).
-    """
+    """Parse ``data``, requiring it to be exactly the canonical encoding of its value; else
+    :class:`CanonicalError` naming the first problem, and ``what`` (e.g. ``"line"``) as the
+    root of the JSON path. Cost: O(len(data))."""
     try:
         value = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
@@ -132,6 +110,7 @@ class _Pairs(list[tuple[str, Any]]):
 
 
 def _first_duplicate(value: Any, path: str) -> str | None:
+    """Path of the first duplicate member name in ``value`` (depth first), or ``None``."""
     if isinstance(value, _Pairs):
         seen: set[str] = set()
         for k, _ in value:

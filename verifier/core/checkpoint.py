@@ -1,33 +1,19 @@
-"""C2SP tlog-checkpoint v1.0.0: the signed tree head of a Gongxin log (FORMAT.md §6).
+"""C2SP tlog-checkpoint v1.0.0, the log's signed tree head (FORMAT.md §6): opened and parsed.
 
-A checkpoint is a signed note (:mod:`verifier.note`, FORMAT.md §6) whose text is::
-
-    <origin>\\n
-    <tree size, decimal, no leading zeros>\\n
-    <base64 of the 32-byte RFC 6962 root hash>\\n
-    [<extension line>\\n ...]
-
-Gongxin parses strictly: the origin is non-empty with no whitespace, no ``+`` and no control
-characters; the size is ASCII decimal without sign or leading zeros (``0`` for the empty
-tree) and at most ``2**63 - 1``; the root is canonical standard padded base64 of exactly 32
-bytes; extension lines are non-empty. The empty tree has size 0 and root
-``SHA-256(b"")`` (:data:`EMPTY_ROOT`).
-
-Gongxin rule (the spec's SHOULD made a MUST): the log key's name equals the origin, both
-when signing (``ledger.signing.notes.sign_checkpoint``) and when opening (:func:`open_checkpoint`). Other
-signatures on the note (e.g. witness cosignatures) are ignored here.
+Gongxin rule (the spec's SHOULD made a MUST): the log key's name equals the origin. Other
+signatures (e.g. witness cosignatures) are ignored. Writing one is ``ledger.signing.notes``.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import re
 from dataclasses import dataclass
 
 from verifier.core.errors import InputError, VerificationError
 from verifier.core.keys import VerifierKey, check_key_name
+from verifier.core.merkle import EMPTY_ROOT, HASH_SIZE
 from verifier.core.note import open_note
 
 __all__ = [
@@ -36,12 +22,10 @@ __all__ = [
     "MAX_TREE_SIZE",
     "Checkpoint",
     "open_checkpoint",
+    "open_checkpoint_as",
     "parse_checkpoint_body",
 ]
 
-HASH_SIZE = 32
-EMPTY_ROOT = hashlib.sha256(b"").digest()
-"""Root hash of the empty tree (RFC 9162 §2.1.1)."""
 MAX_TREE_SIZE = 2**63 - 1
 """Largest tree size accepted (Go's tlog parses sizes as int64)."""
 
@@ -50,7 +34,7 @@ _CONTROL_RE = re.compile("[\x00-\x09\x0b-\x1f]")
 
 
 def _check_origin(origin: str) -> str | None:
-    """Return why ``origin`` is not a valid Gongxin origin, or ``None`` if it is valid."""
+    """Why ``origin`` is not a valid origin (the key-name rule, FORMAT.md §1), or ``None``."""
     try:
         check_key_name(origin)
     except InputError as exc:
@@ -59,7 +43,7 @@ def _check_origin(origin: str) -> str | None:
 
 
 def _check_extension(line: str) -> str | None:
-    """Return why ``line`` is not a valid extension line, or ``None`` if it is valid."""
+    """Why ``line`` is not a valid extension line, or ``None`` if it is valid."""
     if not line:
         return "extension lines must be non-empty"
     if "\n" in line or _CONTROL_RE.search(line):
@@ -73,12 +57,10 @@ def _check_extension(line: str) -> str | None:
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """A log's tree head: origin, tree size, root hash and optional extension lines.
-
-    Construction validates the fields (raising :class:`InputError`), so :meth:`body` always
-    yields text that :func:`parse_checkpoint_body` accepts and maps back to an equal value.
-    Cost: O(total length of the fields).
-    """
+    """A tree head: origin, size, root hash, extension lines. Construction checks (else
+    :class:`InputError`) what :func:`parse_checkpoint_body` checks, so every value is written
+    as a text it maps back to an equal value. The empty tree: size 0, root :data:`EMPTY_ROOT`.
+    Cost: O(total length of the fields)."""
 
     origin: str
     size: int
@@ -102,34 +84,17 @@ class Checkpoint:
             if why:
                 raise InputError(why, field="extensions")
 
-    @classmethod
-    def empty(cls, origin: str) -> Checkpoint:
-        """The checkpoint of the empty tree: size 0, root ``SHA-256(b"")``."""
-        return cls(origin, 0, EMPTY_ROOT)
-
-    @property
-    def root_b64(self) -> str:
-        """The root hash in standard padded base64, as in the note body."""
-        return base64.b64encode(self.root).decode("ascii")
-
-    def body(self) -> str:
-        """The note text: ``origin\\nsize\\nbase64(root)\\n`` then each extension line + ``\\n``."""
-        lines = [self.origin, str(self.size), self.root_b64, *self.extensions]
-        return "\n".join(lines) + "\n"
-
 
 def _malformed(detail: str) -> VerificationError:
     return VerificationError("checkpoint.malformed", detail)
 
 
 def parse_checkpoint_body(text: str) -> Checkpoint:
-    """Parse a checkpoint note text strictly (FORMAT.md §6).
+    """Parse a checkpoint note text strictly (FORMAT.md §6); any ``str`` may be passed.
 
-    Preconditions: none (any ``str``). Raises :class:`VerificationError` with rule
-    ``checkpoint.malformed`` and a detail naming the fault: missing final newline, fewer
-    than three lines, bad origin, size with sign/leading zero/non-digits/out of range, root
-    not canonical padded base64 of 32 bytes, or an empty/invalid extension line.
-    Cost: O(len(text)).
+    Raises ``checkpoint.malformed`` naming the fault: missing final newline, fewer than three
+    lines, bad origin, size with sign/leading zero/non-digits/out of range, root not
+    canonical padded base64 of 32 bytes, or an empty/invalid extension line. O(len(text)).
     """
     if not isinstance(text, str):
         raise InputError(f"checkpoint body must be a string, not {type(text).__name__}")
@@ -172,14 +137,10 @@ def parse_checkpoint_body(text: str) -> Checkpoint:
 
 
 def open_checkpoint(note: str | bytes, log_key: VerifierKey) -> Checkpoint:
-    """Verify a signed checkpoint with the log's public key and parse it.
-
-    Opens the note with ``[log_key]`` (other signatures, e.g. cosignatures, are ignored),
-    parses the body strictly, then requires ``log_key.name == origin``.
-    Raises :class:`VerificationError`: ``note.*`` from :func:`verifier.note.open_note`,
-    ``checkpoint.malformed``, or ``checkpoint.origin``. Cost: one Ed25519 verification
-    plus O(len(note)).
-    """
+    """Verify a signed checkpoint with the log's public key and parse it: :func:`open_note`
+    with ``[log_key]`` only, :func:`parse_checkpoint_body`, then ``log_key.name == origin``.
+    Raises ``note.*``, ``checkpoint.malformed`` or ``checkpoint.origin``. Cost: one Ed25519
+    verification plus O(len(note))."""
     opened = open_note(note, [log_key])
     cp = parse_checkpoint_body(opened.text)
     if cp.origin != log_key.name:
@@ -192,8 +153,7 @@ def open_checkpoint(note: str | bytes, log_key: VerifierKey) -> Checkpoint:
 
 
 def open_checkpoint_as(note: str | bytes, log_key: VerifierKey, what: str) -> Checkpoint:
-    """:func:`~verifier.checkpoint.open_checkpoint`, with ``what`` (the checkpoint's role,
-    e.g. ``"previous_checkpoint"``) named in the error."""
+    """:func:`open_checkpoint`, naming ``what`` (e.g. ``"previous_checkpoint"``) in errors."""
     try:
         return open_checkpoint(note, log_key)
     except VerificationError as exc:

@@ -1,22 +1,22 @@
 """Statements, submissions and log entries: their shapes and bytes (FORMAT.md §3, §4).
 
-Everything here is stateless: it checks one value in isolation. Checks that depend on the
-log so far (index, previous hash, keys, roles, business rules) live in :mod:`verifier.state`.
-
-Cost: each ``parse_*`` is O(size of the input) and allocates a few small objects.
+Stateless: each value is checked in isolation (rule ``entry.shape``, or ``entry.canonical``
+for a line that is not canonical JSON). What depends on the log so far (index, previous hash,
+keys, roles, rulebook) is :mod:`verifier.rules.log_state`. Cost: each ``parse_*`` is O(size
+of the input) and allocates a few small objects.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from verifier.core.canonical import CanonicalError, canonical_bytes, canonicalize, parse_canonical
+from verifier.core.canonical import CanonicalError, canonical_bytes, parse_canonical
 from verifier.core.errors import VerificationError
+from verifier.core.keys import b64decode_canonical
 
 #: FORMAT.md §3.2: the signed message is this prefix followed by the canonical statement.
 STATEMENT_CONTEXT = b"gongxin/statement/v1\n"
@@ -35,8 +35,7 @@ _KEY_ID = re.compile(r"[0-9a-f]{8}\Z")
 _HASH_HEX = re.compile(r"[0-9a-f]{64}\Z")
 #: FORMAT.md §3.1: RFC 3339, UTC, upper-case ``T`` and ``Z``, 0–6 fractional digits.
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z\Z", re.ASCII)
-#: FORMAT.md §4: the log time always has exactly six fractional digits, so that the
-#: byte order of two log times is their time order.
+#: FORMAT.md §4: exactly six fractional digits, so that byte order is time order.
 _LOG_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z\Z", re.ASCII)
 
 
@@ -75,9 +74,8 @@ class Statement:
 
 @dataclass(frozen=True, slots=True)
 class Submission:
-    """A signed statement as a client submits it (FORMAT.md §3.3).
-
-    ``encoded`` holds the canonical bytes when the submission was parsed from them."""
+    """A signed statement as a client submits it (FORMAT.md §3.3); ``encoded`` holds the
+    canonical bytes when it was parsed from them."""
 
     statement: Statement
     signatures: tuple[Signature, ...]
@@ -104,13 +102,14 @@ class Entry:
     signatures: tuple[Signature, ...]
 
 
-def _fail(rule: str, detail: str, field: str, index: int | None = None) -> VerificationError:
-    return VerificationError(rule, detail, field=field, index=index)
+def _shape(detail: str, field: str) -> VerificationError:
+    return VerificationError("entry.shape", detail, field=field)
 
 
 def _require_fields(obj: Any, fields: frozenset[str], path: str) -> dict[str, Any]:
+    """``obj`` if it is an object with exactly the members ``fields``."""
     if type(obj) is not dict:
-        raise _fail("entry.shape", "must be a JSON object; 须为 JSON 对象", path)
+        raise _shape("must be a JSON object; 须为 JSON 对象", path)
     keys = obj.keys()
     if keys != fields:
         missing = sorted(fields - keys)
@@ -120,17 +119,18 @@ def _require_fields(obj: Any, fields: frozenset[str], path: str) -> dict[str, An
             parts.append(f"missing {', '.join(missing)}")
         if extra:
             parts.append(f"unexpected {', '.join(extra)}")
-        raise _fail("entry.shape", f"{'; '.join(parts)}; 字段不符", path)
+        raise _shape(f"{'; '.join(parts)}; 字段不符", path)
     return obj
 
 
 def _bad(what: str, path: str, suffix: str) -> VerificationError:
-    return _fail("entry.shape", f"must be {what}; 格式错误", f"{path}{suffix}")
+    return _shape(f"must be {what}; 格式错误", f"{path}{suffix}")
 
 
-def _require_str(value: Any, pattern: re.Pattern[str], what: str, path: str) -> str:
-    if type(value) is not str or not pattern.match(value):
-        raise _bad(what, path, "")
+def _require_str(value: Any, pat: re.Pattern[str], what: str, path: str, suffix: str = "") -> str:
+    """``value`` if it is a string matching ``pat``; the field path is built on failure only."""
+    if type(value) is not str or not pat.match(value):
+        raise _bad(what, path, suffix)
     return value
 
 
@@ -138,42 +138,30 @@ _TIME_WHAT = "RFC 3339 UTC time such as 2026-11-22T08:30:00Z"
 _LOG_TIME_WHAT = "RFC 3339 UTC time YYYY-MM-DDTHH:MM:SS.ffffffZ"
 
 
-def check_time(value: Any, path: str, *, log_time: bool = False) -> str:
-    """Validate an RFC 3339 UTC timestamp (FORMAT.md §3.1, §4). Returns it unchanged."""
-    if log_time:
-        _require_str(value, _LOG_TIME, _LOG_TIME_WHAT, path)
-    else:
-        _require_str(value, _TIME, _TIME_WHAT, path)
+def _require_time(value: Any, pat: re.Pattern[str], what: str, path: str, suffix: str = "") -> str:
+    """An RFC 3339 UTC time matching ``pat`` that is a real date (FORMAT.md §3.1, §4)."""
+    _require_str(value, pat, what, path, suffix)
     try:
         datetime.fromisoformat(value)
     except ValueError:
-        raise _fail("entry.shape", f"not a real date and time: {value}; 日期无效", path) from None
+        raise _shape(f"not a real date and time: {value}; 日期无效", path + suffix) from None
     return str(value)
 
 
 def parse_statement(obj: Any, path: str = "statement", encoded: bytes | None = None) -> Statement:
     """Check the shape of a statement object (FORMAT.md §3.1). O(1) besides the body.
 
-    Field paths for error messages are built only when a check fails (hot path).
+    ``encoded``, when given, must be the canonical bytes of ``obj``. Field paths for error
+    messages are built only when a check fails (hot path).
     """
     d = _require_fields(obj, STATEMENT_FIELDS, path)
     kind, sid, time, signer, body = d["kind"], d["id"], d["time"], d["signer"], d["body"]
-    if type(kind) is not str or not _KIND.match(kind):
-        raise _bad("a dotted lower-case kind such as key.grant", path, ".kind")
-    if type(sid) is not str or not _UUID.match(sid):
-        raise _bad("a lower-case UUID", path, ".id")
-    if type(time) is not str or not _TIME.match(time):
-        raise _bad(_TIME_WHAT, path, ".time")
-    try:
-        datetime.fromisoformat(time)
-    except ValueError:
-        raise _fail(
-            "entry.shape", f"not a real date and time: {time}; 日期无效", f"{path}.time"
-        ) from None
-    if type(signer) is not str or not _KEY_ID.match(signer):
-        raise _bad("an 8-hex-digit key id", path, ".signer")
+    _require_str(kind, _KIND, "a dotted lower-case kind such as key.grant", path, ".kind")
+    _require_str(sid, _UUID, "a lower-case UUID", path, ".id")
+    _require_time(time, _TIME, _TIME_WHAT, path, ".time")
+    _require_str(signer, _KEY_ID, "an 8-hex-digit key id", path, ".signer")
     if type(body) is not dict:
-        raise _fail("entry.shape", "must be a JSON object; 须为 JSON 对象", f"{path}.body")
+        raise _shape("must be a JSON object; 须为 JSON 对象", f"{path}.body")
     return Statement(kind, sid, time, signer, body, d, encoded)
 
 
@@ -181,7 +169,7 @@ def parse_signatures(value: Any, signer: str, path: str = "signatures") -> tuple
     """Check the signature list (FORMAT.md §3.3): 1..8 entries, distinct key ids, the first
     by the statement's ``signer``, each ``sig`` the standard base64 of 64 bytes."""
     if type(value) is not list or not 1 <= len(value) <= MAX_SIGNATURES:
-        raise _fail("entry.shape", f"must be a list of 1 to {MAX_SIGNATURES} signatures", path)
+        raise _shape(f"must be a list of 1 to {MAX_SIGNATURES} signatures", path)
     out: list[Signature] = []
     seen: set[str] = set()
     for i, item in enumerate(value):
@@ -191,20 +179,14 @@ def parse_signatures(value: Any, signer: str, path: str = "signatures") -> tuple
         if type(kid) is not str or not _KEY_ID.match(kid):
             raise _bad("an 8-hex-digit key id", path, f"[{i}].key_id")
         if kid in seen:
-            raise _fail("entry.shape", "two signatures by one key; 重复签名", f"{path}[{i}].key_id")
+            raise _shape("two signatures by one key; 重复签名", f"{path}[{i}].key_id")
         seen.add(kid)
-        raw = b""
-        if type(sig) is str and len(sig) == 88:
-            try:
-                raw = base64.b64decode(sig, validate=True)
-            except (binascii.Error, ValueError):  # ValueError: non-ASCII text
-                raw = b""
-        if len(raw) != 64 or base64.b64encode(raw).decode("ascii") != sig:
+        raw = b64decode_canonical(sig) if type(sig) is str and len(sig) == 88 else None
+        if raw is None or len(raw) != 64:
             raise _bad("standard base64 of a 64-byte Ed25519 signature", path, f"[{i}].sig")
         out.append(Signature(kid, raw))
     if out[0].key_id != signer:
-        raise _fail(
-            "entry.shape",
+        raise _shape(
             f"first signature is by {out[0].key_id}, but statement.signer is {signer}; 签名人不符",
             f"{path}[0].key_id",
         )
@@ -212,24 +194,19 @@ def parse_signatures(value: Any, signer: str, path: str = "signatures") -> tuple
 
 
 def parse_submission(data: bytes) -> Submission:
-    """Parse a client submission: canonical JSON ``{"signatures":[…],"statement":{…}}``.
-
-    Raises :class:`verifier.canonical.CanonicalError` for non-canonical bytes and
-    :class:`VerificationError` (rule ``entry.shape``) naming the field otherwise.
-    Signatures are *not* verified here (that needs the key registry).
-    """
+    """Parse a client submission, canonical JSON (FORMAT.md §3.3). Raises
+    :class:`~verifier.core.canonical.CanonicalError` or ``entry.shape`` naming the field.
+    Signatures are *not* verified here (that needs the key registry). O(len(data))."""
     obj = parse_canonical(data, "submission")
     return submission_from_json(obj, data)
 
 
 def _statement_slice(canonical: bytes) -> bytes | None:
-    """The statement's canonical bytes inside a canonical submission or entry line.
+    """The statement's canonical bytes inside a canonical submission or entry line, or None.
 
-    Canonical form puts ``"signatures"`` right before the last member, ``"statement"``, and
-    a well-formed signature list holds no ``]``, so the first ``],"statement":{`` is the
-    boundary (a canonical value's encoding is a substring of its container's). If the list
-    is malformed, the shape check that follows rejects the input anyway; ``None`` when the
-    marker is absent. O(len).
+    ``"statement"`` is the last member, right after ``"signatures"``, whose well-formed list
+    holds no ``]``: so the first ``],"statement":{`` is the boundary (a canonical value's
+    encoding is a substring of its container's); a malformed list fails the shape check. O(len).
     """
     start = canonical.find(b'],"statement":{')
     return canonical[start + 14 : -1] if start >= 0 else None
@@ -246,18 +223,16 @@ def submission_from_json(obj: Any, encoded: bytes | None = None) -> Submission:
 
 
 def parse_entry_line(line: bytes, expected_index: int | None = None) -> Entry:
-    """Parse one line of ``entries.jsonl`` (without its newline), FORMAT.md §4.
-
-    Checks canonical form and shape only. ``expected_index``, when given, is used to
-    attribute errors to an index even when the line is too broken to carry its own.
-    """
+    """Parse one line of ``entries.jsonl`` (without its newline), FORMAT.md §4: canonical
+    form and shape only. ``expected_index`` attributes errors to an index even when the line
+    is too broken to carry its own. O(len(line))."""
     try:
         obj = parse_canonical(line, "line")
         d = _require_fields(obj, ENTRY_FIELDS, "entry")
         index = d["index"]
         if type(index) is not int or index < 0:
-            raise _fail("entry.shape", "must be a non-negative integer", "index")
-        log_time = check_time(d["log_time"], "log_time", log_time=True)
+            raise _shape("must be a non-negative integer", "index")
+        log_time = _require_time(d["log_time"], _LOG_TIME, _LOG_TIME_WHAT, "log_time")
         prev = _require_str(d["prev"], _HASH_HEX, "64 lower-case hex digits", "prev")
         st = parse_statement(d["statement"], "statement", _statement_slice(line))
         sigs = parse_signatures(d["signatures"], st.signer)
@@ -270,40 +245,3 @@ def parse_entry_line(line: bytes, expected_index: int | None = None) -> Entry:
             raise exc.with_index(expected_index) from None
         raise
     return Entry(index, log_time, prev, st, sigs)
-
-
-def entry_bytes(index: int, log_time: str, prev: str, submission: Submission) -> bytes:
-    """The canonical line (without newline) of a new entry; its bytes are the Merkle leaf
-    data (FORMAT.md §4, §5). Preconditions: arguments already validated.
-
-    The entry's members sort as ``index < log_time < prev < signatures < statement``, so
-    its canonical form is the three log fields followed by the canonical submission's
-    members: built by concatenation, without re-encoding. O(len).
-    """
-    tail = submission.canonical()
-    return b"".join(
-        (
-            b'{"index":',
-            str(index).encode(),
-            b',"log_time":"',
-            log_time.encode(),
-            b'","prev":"',
-            prev.encode(),
-            b'",',
-            tail[1:],
-        )
-    )
-
-
-def unsigned_statement(
-    kind: str, sid: str, time: str, signer: str, body: dict[str, Any]
-) -> Statement:
-    """Build and shape-check a statement from its parts (for signing tools)."""
-    raw = {"body": body, "id": sid, "kind": kind, "signer": signer, "time": time}
-    try:
-        canonicalize(raw)
-    except CanonicalError as exc:
-        raise _fail("entry.shape", exc.message, exc.field or "statement") from None
-    except TypeError as exc:
-        raise _fail("entry.shape", f"body is not JSON: {exc}", "statement.body") from None
-    return parse_statement(raw)

@@ -1,15 +1,6 @@
-"""Typed failures shared by the ledger and the verifier.
-
-Two families, mapped by the CLIs to exit codes (FORMAT.md §9):
-
-- :class:`InputError` (exit 2): the input is unusable as given — a file is missing, a key
-  string is malformed, a command-line value is out of range. Nothing was judged.
-- :class:`VerificationError` (exit 1): the input was read and found invalid — a signature
-  fails, a hash differs, a rule is broken. It names the entry index (when there is one),
-  the rule that failed, and what differed.
-
-``InvalidEntry`` is the ledger's rejection of a submission; it is a ``VerificationError``
-because the same pure check rejects the same entry when the verifier replays a log.
+"""Typed failures shared by the ledger and the verifier; the CLIs map them to exit codes
+(FORMAT.md §9): :class:`InputError` (exit 2, nothing was judged) and
+:class:`VerificationError` (exit 1, the input was read and found invalid).
 """
 
 from __future__ import annotations
@@ -20,10 +11,8 @@ class GongxinError(Exception):
 
 
 class InputError(GongxinError):
-    """Unusable input (usage error, unreadable file, malformed key or proof file).
-
-    ``field`` names the argument, file or JSON field at fault when there is one.
-    """
+    """Unusable input (usage error, unreadable file, malformed key or proof file). ``field``
+    names the argument, file or JSON field at fault when there is one."""
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         self.field = field
@@ -32,17 +21,9 @@ class InputError(GongxinError):
 
 
 class VerificationError(GongxinError):
-    """A check failed.
-
-    Attributes:
-        rule:  a stable dotted identifier of the failed check, e.g. ``entry.prev_hash``
-               or ``signature.invalid`` (FORMAT.md §9 lists them).
-        index: the 0-based entry index at fault, or ``None`` when no entry is involved
-               (e.g. a checkpoint signature).
-        detail: a human-readable sentence saying what differed.
-        key_id: the key involved, if any (8 hex digits).
-        field: the JSON field at fault, if any (dotted path such as ``statement.body.amount``).
-    """
+    """A check failed: ``rule`` is its stable dotted id (e.g. ``entry.prev_hash``; FORMAT.md
+    §9 lists them), ``detail`` says what differed; ``index`` (the 0-based entry), ``key_id``
+    (8 hex digits) and ``field`` (a dotted JSON path) say where, when known."""
 
     def __init__(
         self,
@@ -77,14 +58,4 @@ class VerificationError(GongxinError):
 
     def as_dict(self) -> dict[str, object]:
         """A JSON-ready description, used by ``--json`` reports and the HTTP API."""
-        return {
-            "rule": self.rule,
-            "detail": self.detail,
-            "index": self.index,
-            "key_id": self.key_id,
-            "field": self.field,
-        }
-
-
-class InvalidEntry(VerificationError):
-    """A submission the ledger refuses; nothing was written."""
+        return {k: getattr(self, k) for k in ("rule", "detail", "index", "key_id", "field")}

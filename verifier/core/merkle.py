@@ -1,19 +1,9 @@
-"""RFC 9162 (RFC 6962) Merkle hashing and proof verification, pure functions (FORMAT.md §5).
+"""RFC 9162 Merkle hashing and proof verification (FORMAT.md §5), pure functions.
 
-Gongxin's log is an RFC 9162 §2.1 Merkle tree over the entries' leaf data:
-
-- ``leaf_hash(d) = SHA-256(0x00 ‖ d)``, ``node_hash(l, r) = SHA-256(0x01 ‖ l ‖ r)``;
-- ``MTH({}) = SHA-256("")`` (:data:`EMPTY_ROOT`), ``MTH(D[n]) = node_hash(MTH(D[0:k]),
-  MTH(D[k:n]))`` where ``k`` is the largest power of two smaller than ``n``
-  (RFC 9162 §2.1.1).
-
-Proof verification is exactly the algorithms of RFC 9162 §2.1.3.2 and §2.1.4.2:
-:func:`verify_inclusion` and :func:`verify_consistency` return ``None`` or raise
-:class:`~verifier.core.errors.VerificationError` with rule ``merkle.inclusion`` or
-``merkle.consistency``. Building a tree one leaf at a time is :mod:`verifier.core.compact_range`;
-producing proofs from stored nodes is the log's business (``ledger.proofs``).
-
-Standard library only; no I/O.
+Hashing is RFC 9162 §2.1.1; :func:`verify_inclusion` and :func:`verify_consistency` are
+exactly the algorithms of §2.1.3.2 and §2.1.4.2, plus: every hash is exactly 32 bytes. They
+return ``None`` or raise :class:`~verifier.core.errors.VerificationError` with rule
+``merkle.inclusion`` or ``merkle.consistency``. Producing proofs is ``ledger.proofs``.
 """
 
 from __future__ import annotations
@@ -23,57 +13,30 @@ from collections.abc import Sequence
 
 from verifier.core.errors import VerificationError
 
-__all__ = [
-    "EMPTY_ROOT",
-    "HASH_SIZE",
-    "consistency_path_length",
-    "inclusion_path_length",
-    "leaf_hash",
-    "node_hash",
-    "root_from_inclusion",
-    "verify_consistency",
-    "verify_inclusion",
-]
-
 HASH_SIZE = 32
 """Length in bytes of every hash: SHA-256 (RFC 9162 §2.1, FORMAT.md §5)."""
-
 EMPTY_ROOT: bytes = hashlib.sha256(b"").digest()
 """``MTH({})``, the root of the empty tree: SHA-256 of the empty string (RFC 9162 §2.1.1)."""
-
 RULE_INCLUSION = "merkle.inclusion"
 RULE_CONSISTENCY = "merkle.consistency"
 
 
-# --------------------------------------------------------------------------------------------
-# Hashing
-# --------------------------------------------------------------------------------------------
-
-
 def leaf_hash(data: bytes) -> bytes:
-    """Return ``SHA-256(0x00 ‖ data)``, the hash of one leaf (RFC 9162 §2.1.1, FORMAT.md §5).
-
-    Cost: one SHA-256 over ``len(data) + 1`` bytes.
-    """
+    """``SHA-256(0x00 ‖ data)``, a leaf (RFC 9162 §2.1.1). Cost: one SHA-256 of len + 1 bytes."""
     return hashlib.sha256(b"\x00" + data).digest()
 
 
 def node_hash(left: bytes, right: bytes) -> bytes:
-    """Return ``SHA-256(0x01 ‖ left ‖ right)``, an interior node (RFC 9162 §2.1.1).
-
-    Preconditions: ``left`` and ``right`` are hashes (32 bytes); not checked here, callers
-    validate untrusted input. Cost: one SHA-256 over 65 bytes.
-    """
+    """``SHA-256(0x01 ‖ left ‖ right)``, an interior node (RFC 9162 §2.1.1). Precondition:
+    both are 32-byte hashes (not checked; callers validate untrusted input). Cost: one
+    SHA-256 of 65 bytes."""
     return hashlib.sha256(b"\x01" + left + right).digest()
 
 
 def inclusion_path_length(index: int, size: int) -> int:
-    """Number of hashes in the inclusion proof of leaf ``index`` in a tree of ``size``.
-
-    ``inner + border`` as in transparency-dev/merkle: ``inner`` levels below the point where
-    the paths to ``index`` and to ``size - 1`` meet, plus one per complete left subtree above.
-    Precondition: ``0 <= index < size``. Cost: O(1).
-    """
+    """Number of hashes in the inclusion proof of leaf ``index`` in a tree of ``size``:
+    ``inner`` levels below where the paths to ``index`` and ``size - 1`` meet, plus one per
+    complete left subtree above (as transparency-dev/merkle). ``0 <= index < size``. O(1)."""
     inner = (index ^ (size - 1)).bit_length()
     return inner + (index >> inner).bit_count()
 
@@ -93,6 +56,10 @@ def _short(h: bytes) -> str:
     return h[:4].hex() + "…"
 
 
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _check_hash(rule: str, name: str, value: bytes) -> None:
     """Raise :class:`VerificationError` unless ``value`` is exactly 32 bytes."""
     if not isinstance(value, bytes | bytearray) or len(value) != HASH_SIZE:
@@ -103,23 +70,27 @@ def _check_hash(rule: str, name: str, value: bytes) -> None:
 
 
 def _check_proof_hashes(rule: str, proof: Sequence[bytes]) -> None:
-    """Check every proof element is 32 bytes (RFC 9162 §2.1 hashes are fixed-size)."""
     for i, p in enumerate(proof):
         _check_hash(rule, f"proof[{i}]", p)
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def _wrong_length(
+    rule: str, proof: Sequence[bytes], more: bool, needed: str, zh: str, index: int | None = None
+) -> VerificationError:
+    """The error for a proof longer (``more``) or shorter than its sizes need."""
+    fault = "more" if more else "fewer"
+    return VerificationError(
+        rule, f"proof has {len(proof)} hashes, {fault} than the {needed}; {zh}", index=index
+    )
 
 
 def root_from_inclusion(leaf_hash: bytes, index: int, size: int, proof: Sequence[bytes]) -> bytes:
-    """Return the root that an inclusion proof yields (RFC 9162 §2.1.3.2, FORMAT.md §5).
+    """Return the root that an inclusion proof yields (RFC 9162 §2.1.3.2 steps 1-5, ``r``).
 
-    Runs steps 1-5 of the RFC algorithm and returns ``r``; the caller compares it with a
-    trusted root (:func:`verify_inclusion` does). Raises :class:`VerificationError` (rule
-    ``merkle.inclusion``) if ``index >= size``, any hash is not 32 bytes, or the proof has
-    the wrong number of elements for ``(index, size)``. Cost: ``len(proof)`` node hashes,
-    and at most ``bit_length(size)`` elements are ever consumed.
+    The caller compares it with a trusted root (:func:`verify_inclusion` does). Raises
+    ``merkle.inclusion`` if ``index >= size``, any hash is not 32 bytes, or the proof has the
+    wrong number of elements for ``(index, size)``. Cost: ``len(proof)`` node hashes, and at
+    most ``bit_length(size)`` elements are ever consumed.
     """
     rule = RULE_INCLUSION
     if not (_is_int(index) and _is_int(size) and 0 <= index < size):
@@ -130,18 +101,14 @@ def root_from_inclusion(leaf_hash: bytes, index: int, size: int, proof: Sequence
         )
     _check_hash(rule, "leaf hash", leaf_hash)
     _check_proof_hashes(rule, proof)
-
+    needed = (
+        f"{inclusion_path_length(index, size)} that leaf {index} of a tree of size {size} needs"
+    )
     fn, sn = index, size - 1
     r = bytes(leaf_hash)
     for p in proof:
         if sn == 0:
-            raise VerificationError(
-                rule,
-                f"proof has {len(proof)} hashes, more than the "
-                f"{inclusion_path_length(index, size)} that leaf {index} of a tree of size "
-                f"{size} needs; 证明路径过长",
-                index=index,
-            )
+            raise _wrong_length(rule, proof, True, needed, "证明路径过长", index)
         if fn & 1 or fn == sn:
             r = node_hash(p, r)
             while not fn & 1 and fn != 0:
@@ -152,13 +119,7 @@ def root_from_inclusion(leaf_hash: bytes, index: int, size: int, proof: Sequence
         fn >>= 1
         sn >>= 1
     if sn != 0:
-        raise VerificationError(
-            rule,
-            f"proof has {len(proof)} hashes, fewer than the "
-            f"{inclusion_path_length(index, size)} that leaf {index} of a tree of size "
-            f"{size} needs; 证明路径过短",
-            index=index,
-        )
+        raise _wrong_length(rule, proof, False, needed, "证明路径过短", index)
     return r
 
 
@@ -167,19 +128,15 @@ def verify_inclusion(
 ) -> None:
     """Check that ``leaf_hash`` is leaf ``index`` of the tree of ``size`` leaves with ``root``.
 
-    Exactly RFC 9162 §2.1.3.2 (FORMAT.md §5), plus: every hash (leaf, root, proof element)
-    must be exactly 32 bytes. Returns ``None`` or raises :class:`VerificationError` with rule
-    ``merkle.inclusion`` and ``index`` set to the leaf index.
-
-    Note: an inclusion proof alone does not bind ``size``; ``root`` must come from a trusted
-    (signed) checkpoint of that size. Cost: O(len(proof)) hashes.
+    RFC 9162 §2.1.3.2 via :func:`root_from_inclusion`; ``root`` must be 32 bytes too. Raises
+    ``merkle.inclusion`` with ``index`` set. An inclusion proof alone does not bind ``size``:
+    ``root`` must come from a trusted (signed) checkpoint of that size. Cost: O(len(proof)).
     """
-    rule = RULE_INCLUSION
-    _check_hash(rule, "root", root)
+    _check_hash(RULE_INCLUSION, "root", root)
     r = root_from_inclusion(leaf_hash, index, size, proof)
     if r != root:
         raise VerificationError(
-            rule,
+            RULE_INCLUSION,
             f"computed root {_short(r)} differs from checkpoint root {_short(root)} "
             f"(leaf {index}, tree size {size}); 根哈希不一致",
             index=index,
@@ -191,35 +148,16 @@ def verify_consistency(
 ) -> None:
     """Check that the tree of ``size1`` leaves with ``root1`` is a prefix of ``size2``/``root2``.
 
-    Exactly RFC 9162 §2.1.4.2 (FORMAT.md §5) for ``0 < size1 < size2``; for
-    ``size1 == size2`` the proof must be empty and the roots equal (compared as given, as the
-    RFC 6962 vectors require). Otherwise every hash (both roots, every proof element) must be
-    exactly 32 bytes.
-
-    ``size1 == 0`` is an error here (as in the RFC 6962 test vectors): the empty tree is
-    trivially consistent with every tree, so there is no proof to check and callers must
-    handle it without calling this function. ``size1 > size2`` is an error.
-
-    Returns ``None`` or raises :class:`VerificationError` with rule ``merkle.consistency``.
-    Cost: O(len(proof)) hashes, at most ~2·log2(size2) elements are ever consumed.
+    RFC 9162 §2.1.4.2 for ``0 < size1 < size2``, every hash (both roots, every proof element)
+    32 bytes. Equal sizes: the proof must be empty and the roots equal as given (RFC 6962
+    vectors). ``size1 == 0`` is an error, as in those vectors (FORMAT.md §5.2: callers check
+    the empty tree without a proof), and so is ``size1 > size2``. Raises
+    ``merkle.consistency``. Cost: O(len(proof)) hashes; at most ~2·log2(size2) elements are
+    ever consumed.
     """
     rule = RULE_CONSISTENCY
-    if not (_is_int(size1) and _is_int(size2) and size1 >= 0 and size2 >= 0):
-        raise VerificationError(rule, f"invalid tree sizes {size1}, {size2}; 树大小无效")
-    if size1 > size2:
-        raise VerificationError(
-            rule, f"old tree size {size1} exceeds new tree size {size2}; 旧树大于新树"
-        )
-    if size1 == 0:
-        raise VerificationError(
-            rule,
-            "no consistency proof exists from the empty tree (size 0): it is trivially "
-            "consistent and must be handled without a proof; 空树无需一致性证明",
-        )
-    if size1 == size2:
-        # Equal sizes: nothing is hashed, the roots are compared as given (this is what the
-        # RFC 6962 vector "sizes-are-equal-one-and-proof-is-empty" requires; roots taken
-        # from checkpoints are always 32 bytes anyway).
+    _check_consistency_sizes(size1, size2)
+    if size1 == size2:  # nothing is hashed; roots compared as given (RFC 6962 vectors)
         if proof:
             raise VerificationError(
                 rule,
@@ -240,39 +178,7 @@ def verify_consistency(
         raise VerificationError(
             rule, f"empty proof for tree sizes {size1} < {size2}; 一致性证明为空"
         )
-
-    expected = consistency_path_length(size1, size2)
-    path: list[bytes] = list(proof)
-    if size1 & (size1 - 1) == 0:  # RFC 9162 §2.1.4.2 step 2: size1 is a power of two
-        path.insert(0, bytes(root1))
-    fn, sn = size1 - 1, size2 - 1
-    while fn & 1:
-        fn >>= 1
-        sn >>= 1
-    fr = sr = path[0]
-    for c in path[1:]:
-        if sn == 0:
-            raise VerificationError(
-                rule,
-                f"proof has {len(proof)} hashes, more than the {expected} needed from size "
-                f"{size1} to {size2}; 一致性证明过长",
-            )
-        if fn & 1 or fn == sn:
-            fr = node_hash(c, fr)
-            sr = node_hash(c, sr)
-            while not fn & 1 and fn != 0:
-                fn >>= 1
-                sn >>= 1
-        else:
-            sr = node_hash(sr, c)
-        fn >>= 1
-        sn >>= 1
-    if sn != 0:
-        raise VerificationError(
-            rule,
-            f"proof has {len(proof)} hashes, fewer than the {expected} needed from size "
-            f"{size1} to {size2}; 一致性证明过短",
-        )
+    fr, sr = _roots_from_consistency(size1, size2, proof, root1)
     if fr != root1:
         raise VerificationError(
             rule,
@@ -285,3 +191,56 @@ def verify_consistency(
             f"computed new root {_short(sr)} differs from checkpoint root {_short(root2)} "
             f"(size {size2}); 新根哈希不一致",
         )
+
+
+def _check_consistency_sizes(size1: int, size2: int) -> None:
+    """Require integers ``0 < size1 <= size2`` (else ``merkle.consistency``)."""
+    rule = RULE_CONSISTENCY
+    if not (_is_int(size1) and _is_int(size2) and size1 >= 0 and size2 >= 0):
+        raise VerificationError(rule, f"invalid tree sizes {size1}, {size2}; 树大小无效")
+    if size1 > size2:
+        raise VerificationError(
+            rule, f"old tree size {size1} exceeds new tree size {size2}; 旧树大于新树"
+        )
+    if size1 == 0:
+        raise VerificationError(
+            rule,
+            "no consistency proof exists from the empty tree (size 0): it is trivially "
+            "consistent and must be handled without a proof; 空树无需一致性证明",
+        )
+
+
+def _roots_from_consistency(
+    size1: int, size2: int, proof: Sequence[bytes], root1: bytes
+) -> tuple[bytes, bytes]:
+    """RFC 9162 §2.1.4.2 steps 2-7: the old and new roots ``(fr, sr)`` the proof yields.
+
+    Preconditions: ``0 < size1 < size2``, ``proof`` non-empty, every hash 32 bytes. Raises
+    ``merkle.consistency`` if the proof is longer or shorter than needed for the sizes.
+    Cost: at most two node hashes per proof element.
+    """
+    needed = f"{consistency_path_length(size1, size2)} needed from size {size1} to {size2}"
+    path: list[bytes] = list(proof)
+    if size1 & (size1 - 1) == 0:  # step 2: size1 is a power of two
+        path.insert(0, bytes(root1))
+    fn, sn = size1 - 1, size2 - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            raise _wrong_length(RULE_CONSISTENCY, proof, True, needed, "一致性证明过长")
+        if fn & 1 or fn == sn:
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    if sn != 0:
+        raise _wrong_length(RULE_CONSISTENCY, proof, False, needed, "一致性证明过短")
+    return fr, sr

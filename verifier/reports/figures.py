@@ -1,4 +1,4 @@
-"""The records a traceability report sums into (:mod:`verifier.traceability`), and their
+"""The records a traceability report sums into (:mod:`verifier.reports.traceability`), and their
 JSON form.
 
 Every figure is an integer (fen for money, points for credits) with the ascending list of

@@ -1,7 +1,7 @@
 """The human-readable (Markdown) form of a traceability report, Chinese first.
 
 :func:`render_markdown` takes the JSON-ready dict of
-:meth:`verifier.traceability.ReportBuilder.build` (so the two files always agree) and returns
+:meth:`verifier.reports.traceability.ReportBuilder.build` (so the two files always agree) and returns
 Markdown: amounts in yuan ("1234.56"), each figure followed by the entry indices it comes
 from ("#12, #40 …", truncated with a count when long; the JSON has the full lists).
 Pure: no I/O. O(size of the report).

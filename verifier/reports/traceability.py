@@ -16,8 +16,8 @@ report:
   (points earned in the community, wherever they moved) and outstanding;
 - totals.
 
-The Markdown form is :mod:`verifier.traceability_md`; traces of one fund, contract, payment
-or resident are :mod:`verifier.tracing`.
+The Markdown form is :mod:`verifier.reports.markdown`; traces of one fund, contract, payment
+or resident are :mod:`verifier.reports.tracing`.
 
 Pure: no I/O. Memory: one record per fund, contract, payment and party, plus 8 bytes per
 (figure, entry) link — each entry is linked to at most three figures, so under 30 MB of index

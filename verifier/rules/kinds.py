@@ -4,7 +4,7 @@ Each kind maps to the roles allowed to sign it and a body check. Body checks are
 they look at one body in isolation (types, ranges, patterns, the USCC check digit, distinct
 list items). Rules that relate an entry to the log so far — balances, caps, who proposed a
 payment — are the rulebook's (:mod:`verifier.rules`). The key-management kinds are checked and
-applied by :mod:`verifier.registry`.
+applied by :mod:`verifier.rules.registry`.
 
 The JSON Schemas in ``schemas/`` describe the same bodies; ``tests/test_schemas.py`` keeps
 the two in agreement.
@@ -231,7 +231,7 @@ def _kind(name: str, roles: set[str], fields: dict[str, FieldCheck] | None) -> K
 KINDS: dict[str, Kind] = {
     k.name: k
     for k in (
-        # FORMAT.md §7.3 — key management (bodies checked by verifier.registry).
+        # FORMAT.md §7.3 — key management (bodies checked by verifier.rules.registry).
         _kind("log.genesis", {"authority"}, None),
         _kind("key.grant", {"authority"}, None),
         _kind("key.revoke", {"authority"}, None),

@@ -19,7 +19,7 @@ from verifier.core.entry import ZERO_HASH_HEX, Entry
 from verifier.core.errors import VerificationError
 from verifier.core.keys import verify_ed25519
 from verifier.rules import DomainRules
-from verifier.rules.journal import Journal
+from verifier.rules.journal import Journal, assign
 from verifier.rules.kinds import KINDS
 from verifier.rules.registry import KeyRegistry
 
@@ -71,7 +71,7 @@ class LogState:
     ) -> None:
         """Check that ``entry`` is valid as the next entry, then apply it.
 
-        Preconditions: ``entry`` came from :func:`verifier.entry.parse_entry_line` (shape
+        Preconditions: ``entry`` came from :func:`verifier.core.entry.parse_entry_line` (shape
         checked) and ``leaf_hash`` is the RFC 9162 leaf hash of its line.
         ``verified_keys``, if given, lists for each signature the 32-byte public key under
         which the caller already verified it (or ``None``); a signature whose listed key is
@@ -125,7 +125,9 @@ class LogState:
         self._check_statement_time(entry, journal)
         # Step 5 (FORMAT.md §8): keys, then the signer's role, then the signatures.
         if i == 0:
-            self._check_genesis_signatures(entry, verified_keys if check_signatures else None)
+            self._check_genesis_signatures(
+                entry, verified_keys if check_signatures else None, journal
+            )
         else:
             records = [
                 self.registry.lookup(sig.key_id, i, f"signatures[{n}].key_id")
@@ -170,7 +172,10 @@ class LogState:
         self.log_time = entry.log_time
 
     def _check_genesis_signatures(
-        self, entry: Entry, verified_keys: Sequence[bytes | None] | None
+        self,
+        entry: Entry,
+        verified_keys: Sequence[bytes | None] | None,
+        journal: Journal | None,
     ) -> None:
         reg = KeyRegistry()
         reg.apply_genesis(entry.statement.body, 0, entry.statement.signer)
@@ -189,7 +194,7 @@ class LogState:
                     key_id=sig.key_id,
                     field=f"signatures[{n}].sig",
                 )
-        self.registry = reg
+        assign(journal, self, "registry", reg)  # undone with the rest of a rejected batch
 
     def _check_statement_time(self, entry: Entry, journal: Journal | None) -> None:
         """Step 4: ``log_time − 7 d ≤ statement.time ≤ log_time + 5 min``, and no earlier

@@ -18,7 +18,7 @@ AWARD_WINDOW_DAYS = 60
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """A parsed ``policy.set`` body (already shape-checked by :mod:`verifier.kinds`)."""
+    """A parsed ``policy.set`` body (already shape-checked by :mod:`verifier.rules.kinds`)."""
 
     version: int
     index: int

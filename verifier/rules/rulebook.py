@@ -1,7 +1,7 @@
 """The business rulebook: one pure function per domain kind (FORMAT.md §10).
 
-:class:`DomainRules` is the :class:`verifier.state.Rulebook` of a Gongxin log. The ledger
-runs it (through :meth:`verifier.state.LogState.check_and_apply`) before it accepts an entry,
+:class:`DomainRules` is the :class:`verifier.rules.log_state.Rulebook` of a Gongxin log. The
+ledger runs it (through :meth:`verifier.rules.log_state.LogState.check_and_apply`) before it accepts an entry,
 and ``gongxin-verify`` runs it when replaying a log, so a log written around the rules — by a
 modified server, with valid signatures — fails verification at the first offending index,
 naming the rule.
@@ -69,7 +69,7 @@ class DomainRules:
     def apply(self, entry: Entry, journal: Journal | None) -> None:
         """Check ``entry`` (a domain kind, steps 1–5 passed) against the rules and apply it.
 
-        Raises :class:`~verifier.errors.VerificationError` naming the rule; on error nothing
+        Raises :class:`~verifier.core.errors.VerificationError` naming the rule; on error nothing
         has changed."""
         kind = entry.statement.kind
         if kind == "policy.set":

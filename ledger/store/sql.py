@@ -1,0 +1,210 @@
+"""The storage contract (:mod:`ledger.store.contract`) on SQLAlchemy: SQLite and PostgreSQL.
+
+Connection settings, the write lock (``BEGIN IMMEDIATE`` / ``pg_advisory_xact_lock``, taken in
+the engine's ``begin`` hook when a connection carries :data:`engine.WRITE_OPTION`) and the
+durability settings live in :mod:`ledger.store.engine`; the tables in
+:mod:`ledger.store.schema`. This module holds the queries, including the dialect-specific SQL
+of the hot paths (sent straight to the driver: compiling SQLAlchemy expressions costs more
+than the lookups themselves).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, func, insert, inspect, select
+from sqlalchemy.exc import IntegrityError
+
+from ledger.store import engine as storage
+from ledger.store import migrate, schema
+from ledger.store.contract import EntryRow, KeyConflict, LoggedStatement, NodeKey, NodeRow
+from verifier.core.errors import InputError, VerificationError
+
+_e = storage.entries.c
+_c = storage.checkpoints.c
+#: Statement ids per ``IN (…)`` query of :meth:`SqlReader.logged_statements`.
+_IDS_PER_READ = 500
+
+
+class SqlReader:
+    """:class:`~ledger.store.contract.LedgerReader` over one SQLAlchemy connection."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def last_index(self) -> int | None:
+        last = self.conn.execute(select(func.max(_e.idx))).scalar()
+        return None if last is None else int(last)
+
+    def meta(self) -> dict[str, str]:
+        return dict(self.conn.execute(select(storage.meta.c.name, storage.meta.c.value)).all())
+
+    def latest_checkpoint(self) -> str | None:
+        return self.conn.execute(select(_c.note).order_by(_c.size.desc()).limit(1)).scalar()
+
+    def checkpoint_at(self, size: int) -> str | None:
+        return self.conn.execute(select(_c.note).where(_c.size == size)).scalar()
+
+    def entries_since(self, start: int) -> Iterator[tuple[int, bytes]]:
+        rows = self.conn.execute(select(_e.idx, _e.line).where(_e.idx >= start).order_by(_e.idx))
+        for idx, line in rows:
+            yield int(idx), bytes(line)
+
+    def lines(self, start: int, end: int) -> list[tuple[int, bytes]]:
+        rows = self.conn.execute(
+            select(_e.idx, _e.line).where(_e.idx >= start, _e.idx < end).order_by(_e.idx)
+        )
+        return [(int(idx), bytes(line)) for idx, line in rows]
+
+    def entry_count(self) -> int:
+        count = self.conn.execute(select(func.count()).select_from(storage.entries))
+        return int(count.scalar_one())
+
+    def nodes(self, keys: Sequence[NodeKey]) -> dict[NodeKey, bytes]:
+        """One SELECT for all the (level, index) nodes named; O(len(keys)) rows."""
+        if not keys:
+            return {}
+        # One indexed lookup per node: an OR of (level, idx) pairs, sent straight to the
+        # driver (a row-value "(level, idx) IN (VALUES …)" makes SQLite scan the whole
+        # table, and compiling a SQLAlchemy expression costs more than the lookups).
+        unique = list(set(keys))
+        params = tuple(v for key in unique for v in key)
+        if self.conn.dialect.name == "postgresql":
+            # A VALUES list joined against the primary key: the planner sees how few keys
+            # there are and probes the index for each (an unnest() of arrays is estimated
+            # at 100 rows and may be hash-joined against the whole table).
+            values = ", ".join(["(%s::integer, %s::bigint)"] * len(unique))
+            sql = (
+                "SELECT n.level, n.idx, n.hash FROM merkle_nodes n JOIN "
+                f"(VALUES {values}) AS k(level, idx) ON n.level = k.level AND n.idx = k.idx"
+            )
+        else:
+            mark = self._mark()
+            where = " OR ".join([f"(level = {mark} AND idx = {mark})"] * len(unique))
+            sql = f"SELECT level, idx, hash FROM merkle_nodes WHERE {where}"
+        found = {(lvl, idx): bytes(h) for lvl, idx, h in self.conn.exec_driver_sql(sql, params)}
+        missing = [k for k in keys if k not in found]
+        if missing:
+            raise VerificationError(
+                "storage.missing_node", f"Merkle nodes missing from the database: {missing[:3]}"
+            )
+        return found
+
+    def logged_statements(self, ids: Sequence[str]) -> dict[str, LoggedStatement]:
+        out: dict[str, LoggedStatement] = {}
+        unique = list(dict.fromkeys(ids))
+        for k in range(0, len(unique), _IDS_PER_READ):
+            rows = self.conn.execute(
+                select(_e.statement_id, _e.submission_sha256, _e.idx, _e.leaf_hash, _e.line).where(
+                    _e.statement_id.in_(unique[k : k + _IDS_PER_READ])
+                )
+            )
+            for sid, digest, idx, leaf, line in rows:
+                out[sid] = LoggedStatement(bytes(digest), int(idx), bytes(leaf), bytes(line))
+        return out
+
+    def _mark(self) -> str:
+        return "?" if self.conn.dialect.paramstyle == "qmark" else "%s"
+
+
+class SqlWrite(SqlReader):
+    """:class:`~ledger.store.contract.WriteTransaction`: a connection marked as a writer, so
+    that its BEGIN takes the log's write lock (see :mod:`ledger.store.engine`)."""
+
+    def __init__(self, engine: Engine) -> None:
+        conn = engine.connect().execution_options(**{storage.WRITE_OPTION: True})
+        try:
+            self._tx = conn.begin()  # blocks until this process is the sequencer
+        except BaseException:
+            conn.close()
+            raise
+        super().__init__(conn)
+        self._open = True
+
+    def insert_meta(self, values: Mapping[str, str]) -> None:
+        rows = [{"name": "schema_version", "value": schema.SCHEMA_VERSION}]
+        rows += [{"name": k, "value": v} for k, v in values.items()]
+        try:
+            self.conn.execute(insert(storage.meta), rows)
+        except IntegrityError as exc:
+            raise KeyConflict(str(exc.orig)) from exc
+
+    def insert_entries(self, rows: Sequence[EntryRow]) -> None:
+        self._insert(storage.entries, rows)
+
+    def insert_nodes(self, rows: Sequence[NodeRow]) -> None:
+        self._insert(storage.merkle_nodes, rows)
+
+    def insert_checkpoint(self, size: int, note: str) -> None:
+        self._insert(storage.checkpoints, [(size, note)])
+
+    def _insert(self, table: Table, rows: Sequence[tuple[Any, ...]]) -> None:
+        try:
+            storage.insert_rows(self.conn, table, rows)
+        except IntegrityError as exc:
+            raise KeyConflict(f"{table.name}: {exc.orig}") from exc
+
+    def commit(self) -> None:
+        try:
+            self._tx.commit()
+        finally:
+            self._close()
+
+    def rollback(self) -> None:
+        if not self._open:
+            return
+        try:
+            self._tx.rollback()
+        finally:
+            self._close()
+
+    def _close(self) -> None:
+        self._open = False
+        self.conn.close()
+
+    def __enter__(self) -> SqlWrite:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.rollback()
+
+
+class SqlStore:
+    """:class:`~ledger.store.contract.LedgerStore` on one SQLAlchemy engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str, *, create: bool = True) -> SqlStore:
+        """Open the database at ``url``; ``create`` makes a missing database and schema,
+        otherwise a missing SQLite file or a database without the ledger's tables is an
+        :class:`InputError`. Database errors (unreachable server) pass through."""
+        engine = storage.open_engine(url, must_exist=not create)
+        try:
+            if create:
+                migrate.create_schema(engine)
+            elif not inspect(engine).has_table(storage.entries.name):
+                raise InputError(
+                    "not a Gongxin database (no entries table); check --db", field="database"
+                )
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(engine)
+
+    @contextmanager
+    def reading(self) -> Iterator[SqlReader]:
+        with self.engine.connect() as conn:
+            yield SqlReader(conn)
+
+    def begin_write(self) -> SqlWrite:
+        return SqlWrite(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+__all__ = ["SqlReader", "SqlStore", "SqlWrite"]

@@ -1,0 +1,1 @@
+"""Known-good and broken export bundles (README.md); ``generate.py`` rebuilds them."""
