@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import Request
 
 from api.problems import Problem
-from verifier.core.canonical import CanonicalError, canonical_bytes, parse_canonical
+from verifier.core.canonical import MAX_DEPTH, CanonicalError, canonical_bytes, parse_canonical
 
 #: Default body limit: 8 MiB, a batch of 1,000 large submissions with room to spare.
 DEFAULT_MAX_BODY = 8 * 1024 * 1024
@@ -56,10 +56,11 @@ def _too_large(limit: int) -> Problem:
 
 def batch_items(body: bytes) -> list[bytes]:
     """The canonical bytes of each submission in a batch body (a canonical JSON array of
-    1 … :data:`MAX_BATCH` objects). A canonical array's members are canonical, so each
-    re-encoding equals the bytes the client sent. Cost: O(len(body))."""
+    1 … :data:`MAX_BATCH` objects, each nested at most ``MAX_DEPTH`` deep like an entry line).
+    A canonical array's members are canonical, so each re-encoding equals the bytes the client
+    sent. Cost: O(len(body))."""
     try:
-        value = parse_canonical(body, "$")
+        value = parse_canonical(body, "$", MAX_DEPTH + 1)
     except CanonicalError as exc:
         raise Problem(400, "entry.canonical", exc.message, field=exc.field) from None
     if not isinstance(value, list) or not value:
@@ -100,7 +101,8 @@ def _no_float(text: str) -> Any:
 
 def strict_json(body: bytes) -> Any:
     """Parse ``body`` as UTF-8 JSON with no duplicate member names and no non-integer
-    numbers; :class:`Problem` 400 ``request.json`` otherwise."""
+    numbers; :class:`Problem` 400 ``request.json`` otherwise (also for nesting so deep that
+    the parser gives up)."""
     try:
         return json.loads(
             body.decode("utf-8"),
@@ -112,5 +114,5 @@ def strict_json(body: bytes) -> Any:
         raise Problem(
             400, "request.json", f"重复字段 duplicate member name {exc}", field=str(exc)
         ) from None
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise Problem(400, "request.json", f"不是合法的 JSON: not valid JSON: {exc}") from None

@@ -77,9 +77,11 @@ class Problem(Exception):
 def from_error(exc: GongxinError) -> Problem:
     """The problem for a ledger or verifier error: ``statement.conflict`` → 409, a rule
     (:class:`VerificationError`, including ``InvalidEntry``) → 422, ``entry.canonical`` →
-    400, any other :class:`InputError` → 400."""
+    400, ``entry.too_long`` → 413, any other :class:`InputError` → 400."""
     if isinstance(exc, VerificationError):
-        status = {"statement.conflict": 409, "entry.canonical": 400}.get(exc.rule, 422)
+        status = {"statement.conflict": 409, "entry.canonical": 400, "entry.too_long": 413}.get(
+            exc.rule, 422
+        )
         return Problem(status, exc.rule, exc.detail, field=exc.field, key_id=exc.key_id)
     assert isinstance(exc, InputError)
     if exc.field == "database":

@@ -60,7 +60,9 @@ def _warm_pool(ledger: fixtures.Ledger, pre: fixtures.Presigned) -> None:
     for data in pre.subs[:64]:
         sub = parse_submission(data)
         sig = sub.signatures[0]
-        triples.append((pubs[sig.key_id], sub.statement.message(), sig.sig))
+        triples.append(
+            (pubs[sig.key_id], sub.statement.message(ledger.state.message_origin), sig.sig)
+        )
     futures = [ledger.pool.submit(triples) for _ in range(max(1, ledger.pool.workers))]
     for f in futures:
         f.result()

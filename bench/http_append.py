@@ -39,6 +39,7 @@ from pathlib import Path
 import httpx
 import primitives as P
 
+from ledger.demo.cast import DEMO_ORIGIN
 from ledger.signing.statements import sign_statement
 from tests.api_server import DemoTemplate, demo_template, live_server
 from tests.receipt_check import check_receipt
@@ -64,6 +65,7 @@ def presign(template: DemoTemplate, n: int, tag: str) -> list[tuple[str, bytes]]
                 "amount_fen": 1_000 + k,
             },
             finance,
+            origin=DEMO_ORIGIN,
         )
         out.append((sub.statement.id, sub.canonical()))
     return out

@@ -66,6 +66,7 @@ class Samples:
 def make_samples(n: int = 256, seed: int = 1) -> Samples:
     """Sign ``n`` demo statements (a few ms) and build entry lines for them."""
     from ledger.demo import DEMO_START, DemoClock, Scenario, derive_keys
+    from ledger.demo.cast import DEMO_ORIGIN
     from ledger.records import entry_bytes
     from verifier.core.entry import ZERO_HASH_HEX
 
@@ -77,7 +78,7 @@ def make_samples(n: int = 256, seed: int = 1) -> Samples:
     objects: list[dict[str, Any]] = []
     for i in range(n):
         sub = next(stream)
-        msg = sub.statement.message()
+        msg = sub.statement.message(DEMO_ORIGIN)  # the demo log is format 2
         sig = sub.signatures[0]
         triples.append((by_id[sig.key_id].verifier().public_key, msg, sig.sig))
         line = entry_bytes(i, "2026-01-05T01:00:00.000000Z", ZERO_HASH_HEX, sub)

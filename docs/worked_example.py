@@ -30,10 +30,12 @@ def example() -> dict[str, str]:
         "log.genesis",
         {
             "authorities": [str(AUTHORITY.verifier())],
+            "format": 2,
             "log_key": str(LOG.verifier()),
             "origin": LOG.name,
         },
         AUTHORITY,
+        origin=LOG.name,
         statement_id="00000000-0000-4000-8000-000000000000",
         time="2026-11-22T08:00:00Z",
     )
@@ -43,6 +45,7 @@ def example() -> dict[str, str]:
         "key.grant",
         {"key": str(FINANCE.verifier()), "roles": ["finance_officer"], "title": "街道财务科 会计"},
         AUTHORITY,
+        origin=LOG.name,
         statement_id="00000000-0000-4000-8000-000000000001",
         time="2026-11-22T08:05:00Z",
     )
@@ -53,7 +56,8 @@ def example() -> dict[str, str]:
     return {
         "keys": "\n".join(str(k.verifier()) for k in (AUTHORITY, LOG, FINANCE)),
         "statement": canonical_bytes(genesis.statement.raw).decode(),
-        "message-sha256": hashlib.sha256(genesis.statement.message()).hexdigest(),
+        "message": genesis.statement.message(LOG.name).decode(),
+        "message-sha256": hashlib.sha256(genesis.statement.message(LOG.name)).hexdigest(),
         "signature": base64.b64encode(genesis.signatures[0].sig).decode(),
         "entry0": line0.decode(),
         "leaf0": leaf0.hex(),

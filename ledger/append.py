@@ -38,6 +38,7 @@ from ledger.signing.keys import SignerKey
 from ledger.signing.notes import sign_checkpoint
 from ledger.store.contract import EntryRow, LedgerReader, LoggedStatement, NodeRow
 from ledger.store.contract import WriteTransaction as Transaction
+from verifier.audit.lines import MAX_LINE_BYTES
 from verifier.core import compact_range, merkle
 from verifier.core.canonical import CanonicalError
 from verifier.core.checkpoint import Checkpoint
@@ -140,6 +141,8 @@ def parse_one(data: bytes, k: int) -> Submission:
     """Step 1 for one submission, with errors attributed to its batch position ``k``."""
     if not isinstance(data, bytes | bytearray):
         raise InputError("a submission must be bytes of canonical JSON", field=f"batch[{k}]")
+    if len(data) > MAX_LINE_BYTES:  # its entry line would be longer still: refuse unparsed
+        raise _too_long(len(data), k)
     try:
         return parse_submission(bytes(data))
     except CanonicalError as exc:
@@ -301,6 +304,8 @@ def _apply_rules(
     state = run.state
     index = state.size
     line = entry_bytes(index, run.log_time, state.prev, sub)
+    if len(line) > MAX_LINE_BYTES:
+        raise _too_long(len(line), k)
     leaf = merkle.leaf_hash(line)
     entry = Entry(index, run.log_time, state.prev, sub.statement, sub.signatures)
     try:
@@ -314,6 +319,16 @@ def _apply_rules(
             field=f"batch[{k}].{exc.field}" if exc.field else f"batch[{k}]",
         ) from None
     return index, line, leaf
+
+
+def _too_long(size: int, k: int) -> InvalidEntry:
+    """FORMAT.md §4: an entry line has at most 65,535 bytes; this one would have ≥ ``size``."""
+    return InvalidEntry(
+        "entry.too_long",
+        f"an entry line may have at most {MAX_LINE_BYTES} bytes (FORMAT.md §4), this one "
+        f"would have at least {size}; 条目过长，超过 {MAX_LINE_BYTES} 字节",
+        field=f"batch[{k}]",
+    )
 
 
 # -- steps 7–9 -----------------------------------------------------------------------------------

@@ -16,6 +16,8 @@ bytes can never log a statement twice: the server answers ``duplicate: true``), 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -24,10 +26,12 @@ import httpx
 
 from verifier.core import receipt as core_receipt
 from verifier.core.checkpoint import Checkpoint, open_checkpoint
-from verifier.core.entry import Submission
+from verifier.core.entry import Submission, parse_entry_line
 from verifier.core.errors import GongxinError, InputError
 from verifier.core.keys import VerifierKey, parse_verifier_key
+from verifier.core.merkle import leaf_hash, verify_inclusion
 from verifier.core.receipt import Receipt, ReceiptError
+from verifier.rules.log_state import message_origin
 
 __all__ = [
     "MAX_BATCH",
@@ -143,6 +147,8 @@ class GongxinClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._log_key = log_key
+        self._genesis_checked = False
+        self._origin: str | None = None
         self.trusted_on_first_use = False
         self.retries = retries
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
@@ -211,6 +217,39 @@ class GongxinClient:
             detail = f"the checkpoint does not open: {exc}"
             raise ReceiptError("receipt.checkpoint", detail, field="checkpoint") from None
         return note
+
+    def signing_origin(self) -> str | None:
+        """What this log's statements must be signed for (``origin`` of
+        :func:`ledger.signing.statements.sign_statement`, FORMAT.md §3.2): the log's origin
+        in a format-2 log, ``None`` in a format-1 log. Read from the genesis entry, which must
+        be leaf 0 of a checkpoint the pinned key signed (inclusion proof) and name the pinned
+        key, so a server cannot make its officers sign for another log. Raises
+        :class:`ReceiptError` when that does not hold. Cost: three requests, once."""
+        if self._genesis_checked:
+            return self._origin
+        key = self.pinned_key()
+        cp = open_checkpoint(self.checkpoint(), key)
+        if cp.size == 0:
+            raise ServerUnavailable("the log has no genesis entry yet; 日志尚未创建")
+        line = self._request("GET", "/v1/log/entries?start=0&end=1").content.rstrip(b"\n")
+        proof = self._json(self._request("GET", f"/v1/log/proof/inclusion?index=0&size={cp.size}"))
+        try:
+            path = [base64.b64decode(h, validate=True) for h in proof["inclusion_path"]]
+            verify_inclusion(leaf_hash(line), 0, cp.size, path, cp.root)
+            genesis = parse_entry_line(line, 0).statement
+        except (GongxinError, KeyError, TypeError, binascii.Error) as exc:
+            detail = f"the genesis entry is not leaf 0 of the signed checkpoint: {exc}"
+            raise ReceiptError("receipt.genesis", detail, field="genesis") from None
+        origin = message_origin(genesis.body)
+        if (
+            genesis.kind != "log.genesis"
+            or genesis.body.get("log_key") != str(key)
+            or origin not in (None, key.name)
+        ):
+            detail = "entry 0 is not the genesis of the pinned log key"
+            raise ReceiptError("receipt.genesis", detail, field="genesis")
+        self._origin, self._genesis_checked = origin, True
+        return self._origin
 
     # -- statements --------------------------------------------------------------------
 

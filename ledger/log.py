@@ -12,6 +12,7 @@ rejected request leaves no trace.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -43,6 +44,12 @@ from verifier.rules.log_state import LogState, Rulebook
 
 #: Entry lines read per query by :meth:`Ledger.iter_lines`.
 _LINES_PER_PAGE = 10_000
+#: Logged (logger ``gongxin.ledger``; without logging configured, one line on stderr) when a
+#: format-1 log is opened for appending: it keeps format 1 (FORMAT.md §3.2, "Changes").
+FORMAT_1_APPEND_WARNING = (
+    "警告 warning: format 1 log: its statements are not bound to this log and new ones are "
+    "signed in format 1 too; to bind statements to the log, start a new log (FORMAT.md §3.2)"
+)
 
 
 class Ledger:
@@ -118,6 +125,8 @@ class Ledger:
                 ledger._catch_up(reader)
             else:
                 ledger._load_read_only(reader)
+        if ledger.log_key is not None and ledger.state.format == 1:
+            logging.getLogger("gongxin.ledger").warning(FORMAT_1_APPEND_WARNING)
         return ledger
 
     @property
@@ -318,7 +327,9 @@ class Ledger:
         # Steps 1–2 (ledger.append): parse and start pre-verifying, before any lock.
         total = sum(len(r) for r in requests)
         use_pool = total >= PARALLEL_MIN and self.pool.workers > 1
-        pre = PreVerification(self.pool if use_pool else None, self.state.registry.keys)
+        pre = PreVerification(
+            self.pool if use_pool else None, self.state.registry.keys, self.state.message_origin
+        )
         parsed = steps.parse_requests(requests, pre)
         if not any(isinstance(r, steps.Request) for r in parsed):
             return [r for r in parsed if isinstance(r, GongxinError)]

@@ -26,11 +26,18 @@ class PreVerification:
     Submissions are numbered in the order they are :meth:`add`-ed (positions across every
     request of one append) and sent to the workers every :data:`PREVERIFY_CHUNK`, so that the
     workers verify while the caller parses the rest.
+
+    ``origin`` is what the log's signatures cover (FORMAT.md §3.2): the log state's
+    :attr:`~verifier.rules.log_state.LogState.message_origin`, so that the workers verify over
+    exactly the message the log state does (``None``: format 1's message).
     """
 
-    def __init__(self, pool: SignaturePool | None, keys: Mapping[str, Any]) -> None:
+    def __init__(
+        self, pool: SignaturePool | None, keys: Mapping[str, Any], origin: str | None
+    ) -> None:
         self.pool = pool
         self.keys = keys
+        self.origin = origin
         self._chunks: list[tuple[int, list[tuple[int, int, bytes]], Future[list[bool]]]] = []
         self._slots: dict[int, list[bytes | None]] = {}
         self._pending: list[Submission] = []
@@ -65,7 +72,7 @@ class PreVerification:
                 if rec is None:
                     continue
                 if message is None:
-                    message = sub.statement.message()
+                    message = sub.statement.message(self.origin)
                 triples.append((rec.key.public_key, message, sig.sig))
                 where.append((k, n, rec.key.public_key))
             self._slots[k] = [None] * len(sub.signatures)

@@ -18,8 +18,9 @@ def utc_now() -> datetime:
 
 
 def format_log_time(t: datetime) -> str:
-    """FORMAT.md §4: ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC."""
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """FORMAT.md §4: ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC (four-digit years from 0001 on,
+    which ``strftime("%Y")`` does not give on every platform)."""
+    return t.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from verifier.core.errors import InputError
 from verifier.core.keys import parse_verifier_key
+from verifier.rules.kinds import MAX_KEY_NAME
 
 #: FORMAT.md §10.1: the largest amount of money, in fen (分).
 MAX_AMOUNT_FEN = 10**13
@@ -45,7 +46,8 @@ KEY_ID_PATTERN = r"^[0-9a-f]{8}$"
 HEX32_PATTERN = r"^[0-9a-f]{32}$"
 HEX64_PATTERN = r"^[0-9a-f]{64}$"
 DATE_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
-MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+#: Years 0001–9999 (FORMAT.md §10): no year 0000.
+MONTH_PATTERN = r"^([1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])-(0[1-9]|1[0-2])$"
 #: GB 32100-2015: 18 characters of 0-9 and A-Z without I, O, S, V, Z.
 USCC_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{18}$"
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -61,7 +63,8 @@ TEXT_PATTERN = (
     rf"^[^ {_CONTROL}{_OTHER_SPACE}]"
     rf"([^{_CONTROL}{_OTHER_SPACE}]*[^ {_CONTROL}{_OTHER_SPACE}])?$"
 )
-#: FORMAT.md §1: a key name has no ``+``, no white space and no control characters.
+#: FORMAT.md §1: a key name has no ``+``, no white space and no control characters; in a
+#: key-management body at most ``MAX_KEY_NAME`` characters (FORMAT.md §7.3).
 KEY_NAME_PATTERN = rf"^[^+ {_CONTROL}{_OTHER_SPACE}]+$"
 #: FORMAT.md §1: ``name+<8 hex key id>+base64(0x01 ‖ 32-byte key)``; 33 bytes are 44 base64
 #: characters without padding, and the leading 0x01 makes them start with ``A`` and one of
@@ -151,7 +154,7 @@ DATE_RULE = (
     "a date YYYY-MM-DD that exists in the calendar, so no 30 February and no year 0000; the "
     "validator checks that",
 )
-MONTH_RULE = ("月份 YYYY-MM", "month YYYY-MM")
+MONTH_RULE = ("月份 YYYY-MM，年份 0001–9999", "month YYYY-MM, year 0001–9999")
 USCC_RULE = (
     "18 位统一社会信用代码，字符取自 0-9 及除 I、O、S、V、Z 外的大写字母，"
     "第 18 位须为 GB 32100-2015 校验码；JSON Schema 无法表达校验码，由校验器检查",
@@ -161,10 +164,10 @@ USCC_RULE = (
 )
 KEY_ID_RULE = ("8 位小写十六进制", "8 lower-case hex digits")
 VERIFIER_KEY_RULE = (
-    "验证公钥字符串“名称+密钥编号+base64(0x01‖公钥)”；密钥编号须与名称和公钥相符，"
-    "这一点由校验器检查",
-    "a verifier key string name+keyid+base64(0x01 ‖ public key); the validator checks that "
-    "the key id matches the name and key",
+    "验证公钥字符串“名称+密钥编号+base64(0x01‖公钥)”，名称至多 128 个字符；密钥编号须与名称和"
+    "公钥相符，这一点由校验器检查",
+    "a verifier key string name+keyid+base64(0x01 ‖ public key) whose name has at most 128 "
+    "characters; the validator checks that the key id matches the name and key",
 )
 
 
@@ -207,7 +210,12 @@ Text200 = Annotated[
 Text500 = Annotated[
     str, Field(min_length=1, max_length=500, pattern=TEXT_PATTERN), AfterValidator(_printable)
 ]
-VerifierKeyText = Annotated[str, Field(pattern=VERIFIER_KEY_PATTERN), AfterValidator(_verifier_key)]
+#: A key name of at most :data:`MAX_KEY_NAME` characters, ``+``, 8 hex digits, ``+``, 44 base64.
+VerifierKeyText = Annotated[
+    str,
+    Field(pattern=VERIFIER_KEY_PATTERN, max_length=MAX_KEY_NAME + 54),
+    AfterValidator(_verifier_key),
+]
 Time = Annotated[
     str,
     Field(pattern=TIME_PATTERN, json_schema_extra={"format": "date-time"}),

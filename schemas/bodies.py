@@ -143,11 +143,11 @@ class PolicySet(WireModel):
     )
     catalogue: list[CatalogueItem] = Field(
         min_length=1,
-        max_length=200,
+        max_length=100,
         description=desc(
             "积分兑换目录",
             "Redemption catalogue",
-            _distinct_by("1–200 项", "1 … 200 items", "item"),
+            _distinct_by("1–100 项", "1 … 100 items", "item"),
         ),
     )
     transfer_relations: list[Relation] = Field(

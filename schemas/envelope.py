@@ -39,9 +39,11 @@ def _in_profile(v: dict[str, Any]) -> dict[str, Any]:
 
 
 class Signature(WireModel):
-    """一个 Ed25519 签名，覆盖 "gongxin/statement/v1\\n" 与规范化的声明。
-    One Ed25519 signature over "gongxin/statement/v1\\n" followed by the canonical statement
-    (FORMAT.md §3.2–§3.3)."""
+    """一个 Ed25519 签名，覆盖 "gongxin/statement/v2\\n"、日志名称、"\\n" 与规范化的声明
+    （第 1 版旧日志：覆盖 "gongxin/statement/v1\\n" 与规范化的声明）。
+    One Ed25519 signature over "gongxin/statement/v2\\n", the log's origin, "\\n" and the
+    canonical statement (in an old format-1 log: "gongxin/statement/v1\\n" and the canonical
+    statement), FORMAT.md §3.2–§3.3."""
 
     key_id: KeyId = Field(
         description=desc("签名密钥的编号", "Key id of the signing key", KEY_ID_RULE)

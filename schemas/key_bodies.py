@@ -20,20 +20,29 @@ from schemas._types import (
     desc,
 )
 from verifier.core.keys import parse_verifier_key
+from verifier.rules.kinds import MAX_AUTHORITIES, MAX_KEY_NAME
 
 #: FORMAT.md §7.1, in sorted order.
 Role = Literal["approver", "auditor", "authority", "finance_officer", "organiser", "service_desk"]
 
 
 class LogGenesis(WireModel):
-    """日志创世条目（第 0 条）：日志名称、日志公钥和权威密钥。
-    The genesis entry (entry 0): the log's origin, the log key and the authority keys
-    (FORMAT.md §7.3)."""
+    """日志创世条目（第 0 条）：日志格式版本、日志名称、日志公钥和权威密钥。
+    The genesis entry (entry 0): the log format, the log's origin, the log key and the
+    authority keys (FORMAT.md §7.3)."""
 
-    origin: Annotated[str, Field(pattern=KEY_NAME_PATTERN)] = Field(
+    format: Literal[2] = Field(
+        default=2,
         description=desc(
-            "日志名称，须等于日志公钥的名称",
-            "The log's origin; must equal the log key's name",
+            "日志格式版本：2，签名覆盖日志名称；缺省表示第 1 版旧日志，其声明未绑定本日志",
+            "The log format: 2, signatures cover the log's origin; absent in an old format-1 "
+            "log, whose statements are not bound to it (FORMAT.md §3.2)",
+        ),
+    )
+    origin: Annotated[str, Field(pattern=KEY_NAME_PATTERN, max_length=MAX_KEY_NAME)] = Field(
+        description=desc(
+            "日志名称，须等于日志公钥的名称，至多 128 个字符",
+            "The log's origin, at most 128 characters; must equal the log key's name",
         )
     )
     log_key: VerifierKeyText = Field(
@@ -45,14 +54,15 @@ class LogGenesis(WireModel):
     )
     authorities: list[VerifierKeyText] = Field(
         min_length=1,
+        max_length=MAX_AUTHORITIES,
         json_schema_extra={"uniqueItems": True},
         description=desc(
             "权威密钥列表，自第 0 条起拥有 authority 角色",
             "The authority keys, holding the role authority from entry 0",
             (
-                "非空；各密钥编号互不相同且不同于日志公钥的编号，大小写不同的同一编号视为相同。"
+                "1–16 个；各密钥编号互不相同且不同于日志公钥的编号，大小写不同的同一编号视为相同。"
                 "JSON Schema 只能检查字符串互不相同，其余由校验器检查",
-                "non-empty; distinct key ids, none the log key's, where an id in upper case is "
+                "1 … 16 keys; distinct key ids, none the log key's, where an id in upper case is "
                 "the same as in lower case. JSON Schema only checks that the strings are "
                 "distinct, the validator checks the rest",
             ),

@@ -28,3 +28,15 @@ def iter_strings(value: Any) -> Iterator[str]:
     elif isinstance(value, list):
         for v in value:
             yield from iter_strings(v)
+
+
+def depth(value: Any) -> int:
+    """Nesting depth of arrays and objects (the outermost counts 1; FORMAT.md §2 rule 5),
+    without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, dict | list):
+            deepest = max(deepest, d)
+            stack.extend((x, d + 1) for x in (v.values() if isinstance(v, dict) else v))
+    return deepest

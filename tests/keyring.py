@@ -94,6 +94,8 @@ class Signer:
     #: the number in the next statement id
     counter: int = 1
     lead: timedelta = timedelta(seconds=1)
+    #: The log the statements are signed for (FORMAT.md §3.2; ``None``: a format-1 log).
+    origin: str | None = ORIGIN
 
     def next_id(self) -> str:
         n, self.counter = self.counter, self.counter + 1
@@ -113,25 +115,31 @@ class Signer:
             kind,
             body,
             signer,
+            origin=self.origin,
             statement_id=statement_id or self.next_id(),
             time=time if time is not None else self.clock.now - self.lead,
             cosigners=cosigners,
         )
 
 
-def genesis_body(keys: Keys, origin: str = ORIGIN) -> dict[str, Any]:
-    return genesis_body_for(keys.log, [keys.authority, keys.authority2], origin)
+def genesis_body(keys: Keys, origin: str = ORIGIN, *, log_format: int = 2) -> dict[str, Any]:
+    return genesis_body_for(keys.log, [keys.authority, keys.authority2], origin, log_format)
 
 
 def genesis_body_for(
-    log_key: SignerKey, authorities: Sequence[SignerKey], origin: str
+    log_key: SignerKey, authorities: Sequence[SignerKey], origin: str, log_format: int = 2
 ) -> dict[str, Any]:
-    """The body of a ``log.genesis`` naming ``log_key`` and ``authorities``."""
-    return {
+    """The body of a ``log.genesis`` naming ``log_key`` and ``authorities``, of a format-2 log
+    (``log_format=1``: without ``format``, an old format-1 log)."""
+    body: dict[str, Any] = {
         "authorities": [str(a.verifier()) for a in authorities],
+        "format": log_format,
         "log_key": str(log_key.verifier()),
         "origin": origin,
     }
+    if log_format == 1:
+        del body["format"]
+    return body
 
 
 def grant_body(k: SignerKey, roles: list[str], title: str = "测试岗位") -> dict[str, Any]:

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import EllipsisType
 from typing import Any
 
 from ledger import proofs
@@ -47,6 +48,7 @@ from verifier.core import compact_range, merkle
 from verifier.core.canonical import canonical_bytes
 from verifier.core.checkpoint import Checkpoint
 from verifier.core.entry import Submission, parse_entry_line
+from verifier.rules.log_state import message_origin
 
 ORIGIN = "gongxin.example/test-log"
 START = datetime(2026, 3, 1, 8, 0, 0, tzinfo=UTC)
@@ -133,7 +135,7 @@ def build_log(
     officials = {name: make_key(seed, name) for name in OFFICIALS}
     # The ledger reads the clock once per batch; statements are signed a little before.
     clock = StepClock(START, timedelta(seconds=7))
-    sign = Signer(clock, prefix=f"sid/{seed}", counter=0, lead=timedelta(seconds=3))
+    sign = Signer(clock, prefix=f"sid/{seed}", counter=0, lead=timedelta(seconds=3), origin=origin)
     marks: dict[str, int] = {}
     checkpoints: dict[int, str] = {}
     db = db_dir / f"log-{seed}-{uuid.uuid4().hex[:8]}.db"
@@ -249,15 +251,21 @@ def forge_line(
     *,
     cosigners: Sequence[SignerKey] = (),
     statement_id: str | None = None,
+    origin: str | EllipsisType | None = ...,
 ) -> bytes:
     """The line of a correctly chained, correctly signed entry appended after ``lines``,
-    built by hand with the canonical encoder, whatever the registry and rules say."""
+    built by hand with the canonical encoder, whatever the registry and rules say. It is
+    signed for the log of ``lines`` (its genesis's format and origin), or for ``origin`` when
+    given (``None``: format 1's message, FORMAT.md §3.2)."""
+    if isinstance(origin, EllipsisType):
+        origin = message_origin(parse_entry_line(lines[0]).statement.body)
     last = parse_entry_line(lines[-1])
     t = datetime.fromisoformat(last.log_time) + timedelta(seconds=5)
     sub = sign_statement(
         kind,
         body,
         signer,
+        origin=origin,
         statement_id=statement_id
         or det_uuid(f"sid/{len(lines)}/{_digest_int(kind, body, signer.key_id_hex)}"),
         time=t - timedelta(seconds=2),

@@ -123,6 +123,7 @@ class SmallLog:
             kind,
             body,
             self.keys[signer],
+            origin=ORIGIN,
             statement_id=str(uuid.UUID(int=self.n, version=4)),
             time=self.clock.now - timedelta(seconds=1),
         )
@@ -146,10 +147,12 @@ def build_small_log(tmp_path: Path) -> SmallLog:
         "log.genesis",
         {
             "authorities": [str(keys["authority"].verifier())],
+            "format": 2,
             "log_key": str(keys["log"].verifier()),
             "origin": ORIGIN,
         },
         keys["authority"],
+        origin=ORIGIN,
         statement_id=str(uuid.UUID(int=0, version=4)),
         time=START - timedelta(seconds=1),
     )

@@ -339,6 +339,7 @@ def genesis_op(keys: RuleKeys) -> Op:
         "log.genesis",
         {
             "authorities": [str(keys.authority.verifier())],
+            "format": 2,
             "log_key": str(keys.log.verifier()),
             "origin": ORIGIN,
         },
@@ -363,6 +364,7 @@ def sign_op(
         op.kind,
         op.body,
         as_key or keys[op.signer],
+        origin=ORIGIN,
         statement_id=statement_id,
         time=when,
         cosigners=[keys[c] for c in op.cosigners],

@@ -52,7 +52,12 @@ MILESTONES = [
 ]
 
 GOOD: dict[str, dict[str, Json]] = {
-    "log.genesis": {"origin": LOG.name, "log_key": VKEYS[0], "authorities": [VKEYS[1], VKEYS[2]]},
+    "log.genesis": {
+        "authorities": [VKEYS[1], VKEYS[2]],
+        "format": 2,
+        "log_key": VKEYS[0],
+        "origin": LOG.name,
+    },
     "key.grant": {
         "key": VKEYS[3],
         "roles": ["approver", "finance_officer"],
@@ -153,7 +158,7 @@ def _submission() -> dict[str, Json]:
         GOOD["fund.appropriate"],
     )
     sigs = [
-        {"key_id": k.key_id_hex, "sig": base64.b64encode(k.sign(st_.message())).decode()}
+        {"key_id": k.key_id_hex, "sig": base64.b64encode(k.sign(st_.message(LOG.name))).decode()}
         for k in (KEYS[3], KEYS[4])
     ]
     return {"signatures": sigs, "statement": st_.raw}
@@ -191,6 +196,8 @@ def _registry() -> KeyRegistry:
 def verifier_accepts(name: str, doc: Json) -> bool:
     """Whether the verifier accepts ``doc`` as far as its shape goes."""
     try:
+        if name in ("log.genesis", "key.grant"):
+            kinds.KINDS[name].check_body(doc, 0)  # the size limits of FORMAT.md §7.3
         if name == "log.genesis":
             KeyRegistry().apply_genesis(doc, 0, signer="")
         elif name == "key.grant":

@@ -116,8 +116,9 @@ VALID: dict[str, st.SearchStrategy[Json]] = {
     name: from_schema(SCHEMAS[name], SCHEMAS[name]) for name in kinds.DOMAIN_KINDS
 }
 VALID["log.genesis"] = st.builds(
-    lambda auths: {"origin": LOG.name, "log_key": VKEYS[0], "authorities": auths},
+    lambda auths, fmt: {"origin": LOG.name, "log_key": VKEYS[0], "authorities": auths, **fmt},
     st.lists(st.sampled_from(VKEYS[1:]), min_size=1, unique=True),
+    st.sampled_from([{"format": 2}, {}]),  # format 2, or an old format-1 genesis
 )
 VALID["key.grant"] = st.fixed_dictionaries(
     {

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from ledger.demo.cast import DEMO_ORIGIN
 from ledger.signing.statements import sign_statement
 from verifier.core import merkle
 from verifier.core.checkpoint import open_checkpoint
@@ -79,6 +80,7 @@ def test_sixteen_clients_two_workers(server: LiveServer, tmp_path: Path) -> None
                         "amount_fen": 100 + k,
                     },
                     finance,
+                    origin=DEMO_ORIGIN,
                 )
                 for k in range(PER_CLIENT)
             )

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from ledger.demo.cast import DEMO_ORIGIN
 from ledger.signing.keys import SignerKey
 from ledger.signing.statements import sign_statement
 from verifier.core import merkle
@@ -66,7 +67,7 @@ def log_key(template: DemoTemplate) -> VerifierKey:
 
 
 def signed(kind: str, body: dict[str, Any], signer: SignerKey) -> tuple[str, bytes]:
-    sub = sign_statement(kind, body, signer)
+    sub = sign_statement(kind, body, signer, origin=DEMO_ORIGIN)
     return sub.statement.id, sub.canonical()
 
 
@@ -220,7 +221,7 @@ def test_retries_are_idempotent_and_conflicts_refused(
         "source": "社区基金",
         "amount_fen": 5_000,
     }
-    sub = sign_statement("fund.appropriate", body, finance)
+    sub = sign_statement("fund.appropriate", body, finance, origin=DEMO_ORIGIN)
     first = post(http, sub.canonical())
     assert first.status_code == 201
     again = post(http, sub.canonical())
@@ -230,7 +231,11 @@ def test_retries_are_idempotent_and_conflicts_refused(
     looked_up = http.get(f"/v1/statements/{sub.statement.id}").json()
     assert looked_up["index"] == first.json()["index"]
     other = sign_statement(
-        "fund.appropriate", {**body, "amount_fen": 6_000}, finance, statement_id=sub.statement.id
+        "fund.appropriate",
+        {**body, "amount_fen": 6_000},
+        finance,
+        origin=DEMO_ORIGIN,
+        statement_id=sub.statement.id,
     )
     r = post(http, other.canonical())
     assert r.status_code == 409 and r.json()["code"] == "statement.conflict"
@@ -249,6 +254,7 @@ def test_batch_is_atomic(http: httpx.Client, template: DemoTemplate) -> None:
                 "amount_fen": 100 + k,
             },
             finance,
+            origin=DEMO_ORIGIN,
         )
         for k in range(5)
     ]
@@ -262,6 +268,7 @@ def test_batch_is_atomic(http: httpx.Client, template: DemoTemplate) -> None:
             "amount_fen": 1,
         },
         finance,
+        origin=DEMO_ORIGIN,
     )
     size = http.get("/healthz").json()["tree_size"]
     body = b"[" + b",".join(s.canonical() for s in [*good, bad]) + b"]"
@@ -285,6 +292,9 @@ def test_batch_is_atomic(http: httpx.Client, template: DemoTemplate) -> None:
         (b'{"statement": {}, "signatures": []}', JSON, 400, "entry.canonical"),
         (b'{"amount":1.5}', JSON, 400, "entry.canonical"),
         (b"not json", JSON, 400, "entry.canonical"),
+        (b"[" * 300 + b"]" * 300, JSON, 400, "entry.canonical"),  # deeper than FORMAT.md §2
+        (b'{"a":' * 1000 + b"1" + b"}" * 1000, JSON, 400, "entry.canonical"),
+        (b'{"statement":"' + b"x" * 70_000 + b'"}', JSON, 413, "entry.too_long"),
         (b"{}", {"content-type": "text/plain"}, 415, "request.media_type"),
         (b"[" + b"1," * 5_000_000 + b"1]", JSON, 413, "request.too_large"),
     ],

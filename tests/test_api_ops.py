@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from ledger.demo.cast import DEMO_ORIGIN
 from ledger.signing.statements import sign_statement
 
 from .api_server import DemoTemplate, LiveServer, live_server
@@ -46,6 +47,7 @@ def appropriation(t: DemoTemplate, fund_id: str, amount: int = 10) -> bytes:
             "amount_fen": amount,
         },
         t.signer("finance_officer"),
+        origin=DEMO_ORIGIN,
     ).canonical()
 
 

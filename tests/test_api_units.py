@@ -19,6 +19,7 @@ from api.ratelimit import LookupLimiter, TokenBucket
 from api.routes_residents import expires_after
 from api.settings import Settings
 from api.state import ServerState
+from ledger.demo.cast import DEMO_ORIGIN
 from ledger.records import InvalidEntry
 from ledger.signing.statements import sign_statement
 from verifier.rules import Posting
@@ -43,7 +44,9 @@ def appropriation(template: DemoTemplate, fund_id: str, amount: int = 1000) -> b
         "source": "财政",
         "amount_fen": amount,
     }
-    return sign_statement("fund.appropriate", body, template.signer("finance_officer")).canonical()
+    return sign_statement(
+        "fund.appropriate", body, template.signer("finance_officer"), origin=DEMO_ORIGIN
+    ).canonical()
 
 
 def overspend(template: DemoTemplate, fund_id: str) -> bytes:
@@ -59,7 +62,9 @@ def overspend(template: DemoTemplate, fund_id: str) -> bytes:
         ],
         "evidence": ["0" * 64],
     }
-    return sign_statement("contract.award", body, template.signer("finance_officer")).canonical()
+    return sign_statement(
+        "contract.award", body, template.signer("finance_officer"), origin=DEMO_ORIGIN
+    ).canonical()
 
 
 def snapshot(index: PostingIndex) -> tuple[object, ...]:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from ledger.demo.cast import DEMO_ORIGIN
 from ledger.export import export_bundle
 from ledger.log import Ledger
 from ledger.residents import ResidentRegister
@@ -65,6 +66,7 @@ def test_backup_while_writing_then_restore_and_continue(
                             "amount_fen": k,
                         },
                         finance,
+                        origin=DEMO_ORIGIN,
                     )
                     r = http.post("/v1/statements", content=sub.canonical(), headers=JSON)
                     assert r.status_code == 201, r.text
@@ -114,6 +116,7 @@ def test_backup_while_writing_then_restore_and_continue(
                 "amount_fen": 1,
             },
             finance,
+            origin=DEMO_ORIGIN,
         )
         r = http.post("/v1/statements", content=sub.canonical(), headers=JSON)
         assert r.status_code == 201, r.text

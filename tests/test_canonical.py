@@ -11,7 +11,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ledger.signing.statements import canonicalize
+from tests.json_walk import depth
 from verifier.core.canonical import (
+    MAX_DEPTH,
     MAX_SAFE_INTEGER,
     CanonicalError,
     canonical_bytes,
@@ -57,7 +59,7 @@ profile_values = st.recursive(
         st.dictionaries(ascii_keys, children, max_size=5),
     ),
     max_leaves=25,
-)
+).filter(lambda v: depth(v) <= MAX_DEPTH)  # deeper input is refused (FORMAT.md §2 rule 5)
 
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -20,6 +20,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, select
 
+from ledger.demo.cast import DEMO_ORIGIN
 from ledger.signing.keys import SignerKey
 from ledger.signing.statements import sign_statement
 from ledger.store import engine as storage
@@ -89,6 +90,7 @@ class Writers:
                 "amount_fen": self.counter,
             },
             self.finance,
+            origin=DEMO_ORIGIN,
         )
         return sub.statement.id, sub.canonical()
 

@@ -215,6 +215,7 @@ def test_demo_genesis_names_the_seeded_keys(demo: Demo) -> None:
     keys = derive_keys(SEED)
     assert demo.objects[0]["statement"]["body"] == {
         "authorities": [str(keys.authority.verifier())],
+        "format": 2,
         "log_key": str(keys.log.verifier()),
         "origin": DEMO_ORIGIN,
     }

@@ -297,9 +297,11 @@ def test_yuan_round_trips(fen: int) -> None:
 def test_ids_and_bytes_are_deterministic() -> None:
     a, b = plan(PAYMENTS_CSV), plan(PAYMENTS_CSV)
     assert [r.statement_id for r in a.rows] == [r.statement_id for r in b.rows]
-    sa = [s.canonical() for s in sign_rows(a, a.rows, SIGNER, AT)]
-    sb = [s.canonical() for s in sign_rows(b, b.rows, SIGNER, AT)]
+    sa = [s.canonical() for s in sign_rows(a, a.rows, SIGNER, AT, "gongxin.test/import")]
+    sb = [s.canonical() for s in sign_rows(b, b.rows, SIGNER, AT, "gongxin.test/import")]
     assert sa == sb
+    other = [s.canonical() for s in sign_rows(a, a.rows, SIGNER, AT, "gongxin.test/other")]
+    assert [s[:-200] for s in other] != [s[:-200] for s in sa]  # the signatures name the log
     for data, row in zip(sa, a.rows, strict=True):
         sub = parse_submission(data)
         assert sub.statement.id == row.statement_id and sub.statement.body == row.body

@@ -135,6 +135,7 @@ def _genesis_only(log_key: SignerKey, named_log_key: SignerKey, auth: SignerKey)
         "log.genesis",
         genesis_body_for(named_log_key, [auth], named_log_key.name),
         auth,
+        origin=named_log_key.name,
         statement_id="00000000-0000-4000-8000-000000000001",
         time="2026-03-01T08:00:00Z",
     )
@@ -315,9 +316,11 @@ def test_worker_rejections_are_rechecked(
 _REAL_CHECK_CHUNK = chunks.check_chunk
 
 
-def _lying_check_chunk(first: int, chunk: Any, known: dict[str, bytes]) -> chunks.WorkerResult:
+def _lying_check_chunk(
+    first: int, chunk: Any, known: dict[str, bytes], origin: str | None
+) -> chunks.WorkerResult:
     """A worker that claims every signature verified under a key nobody holds."""
-    leaves, verified, err = _REAL_CHECK_CHUNK(first, chunk, known)
+    leaves, verified, err = _REAL_CHECK_CHUNK(first, chunk, known, origin)
     return leaves, [tuple(b"\x11" * 32 for _ in v) for v in verified], err
 
 

@@ -129,12 +129,14 @@ def _submit_chunk(
     """Submit one batch. A ``statement.conflict`` means another run logged some of these
     ids meanwhile (signed at another time): those rows are looked up, the rest resent."""
     try:
-        return client.submit_batch(sign_rows(plan, chunk, signer, at))
+        return client.submit_batch(sign_rows(plan, chunk, signer, at, client.signing_origin()))
     except ApiError as exc:
         if exc.code == "statement.conflict":
             known = _present(client, chunk)
             rest = [r for r in chunk if r.statement_id not in known]
-            fresh = iter(client.submit_batch(sign_rows(plan, rest, signer, at)) if rest else [])
+            origin = client.signing_origin()
+            signed = sign_rows(plan, rest, signer, at, origin) if rest else []
+            fresh = iter(client.submit_batch(signed) if signed else [])
             return [known.get(r.statement_id) or next(fresh) for r in chunk]
         if exc.rejected:
             match = _BATCH_FIELD.match(exc.field or "")

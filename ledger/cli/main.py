@@ -34,7 +34,7 @@ from ledger.cli.residents import residents_app
 from ledger.log import Ledger
 from ledger.signing.keyfile import read_private_key, write_private_key, write_verifier_key
 from ledger.signing.keys import SignerKey
-from ledger.signing.statements import sign_statement
+from ledger.signing.statements import canonicalize, sign_statement
 from verifier.cli.files import load_verifier_key
 from verifier.core.errors import GongxinError, InputError, VerificationError
 
@@ -190,11 +190,13 @@ def init(
             log_key = SignerKey.generate(origin)
             write_private_key(log_key_file, log_key, _passphrase())
         auths = [str(authority.verifier()), *extra]
-        genesis = sign_statement(
-            "log.genesis",
-            {"authorities": auths, "log_key": str(log_key.verifier()), "origin": origin},
-            authority,
-        )
+        body = {
+            "authorities": auths,
+            "format": 2,  # FORMAT.md §7.3: every signature names this log's origin
+            "log_key": str(log_key.verifier()),
+            "origin": origin,
+        }
+        genesis = sign_statement("log.genesis", body, authority, origin=origin)
         with Ledger.open(db, log_key=log_key) as ledger:
             ledger.initialize(genesis.canonical())
             typer.echo(f"✓ 已创建日志 created log {origin} in {db}")
@@ -204,45 +206,61 @@ def init(
         _fail(exc)
 
 
+def _submission(template: Any, key: Path | None, ledger: Ledger, file: Path) -> bytes:
+    """What ``gongxin append`` appends: ``template`` signed with ``key`` for this log (its
+    origin, FORMAT.md §3.2), or, without ``key``, ``template`` as an already signed
+    submission (canonical JSON re-encoded; the ledger verifies its signatures)."""
+    signed = isinstance(template, dict) and template.keys() == {"signatures", "statement"}
+    if signed and key is None:
+        return canonicalize(template)
+    if (
+        signed
+        or key is None
+        or not isinstance(template, dict)
+        or not {"kind", "body"} <= template.keys()
+        or not template.keys() <= {"kind", "body", "id", "time"}
+    ):
+        raise InputError(
+            'with --key, an object with "kind" and "body" (and optional "id", "time"); '
+            'without it, a signed submission {"signatures": …, "statement": …}',
+            field=str(file),
+        )
+    sub = sign_statement(
+        template["kind"],
+        template["body"],
+        _read_key(key, "signing key"),
+        origin=ledger.state.message_origin,  # this log's (None: a format-1 log)
+        statement_id=template.get("id"),
+        time=template.get("time"),
+    )
+    return sub.canonical()
+
+
 @app.command()
 def append(
     file: Annotated[
         Path,
         typer.Argument(
-            help='声明 JSON 文件 statement file: {"kind": …, "body": {…}} (optional "id", "time")'
+            help='声明 JSON 文件 statement file: {"kind": …, "body": {…}} (optional "id", '
+            '"time"); or, without --key, a signed submission {"signatures", "statement"}'
         ),
     ],
     key: Annotated[
-        Path, typer.Option("--key", help="签名人私钥文件 the signing official's private key file")
-    ],
+        Path | None,
+        typer.Option("--key", help="签名人私钥文件 the signing official's private key file"),
+    ] = None,
     db: DbOption = DEFAULT_DB,
     log_key_file: LogKeyOption = Path(DEFAULT_LOG_KEY),
 ) -> None:
-    """签名并追加一条声明 — sign a statement with --key and append it; prints the receipt and proof."""
+    """签名并追加一条声明 — sign a statement with --key for this log and append it (or append a
+    submission signed elsewhere); prints the receipt and proof."""
     try:
         try:
             template = json.loads(file.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise InputError(f"cannot read statement JSON: {exc}", field=str(file)) from None
-        if (
-            not isinstance(template, dict)
-            or not {"kind", "body"} <= template.keys()
-            or not template.keys() <= {"kind", "body", "id", "time"}
-        ):
-            raise InputError(
-                'statement file must be an object with "kind" and "body" (and optional "id", "time")',
-                field=str(file),
-            )
-        signer = _read_key(key, "signing key")
-        sub = sign_statement(
-            template["kind"],
-            template["body"],
-            signer,
-            statement_id=template.get("id"),
-            time=template.get("time"),
-        )
         with Ledger.open(db, log_key=_read_key(log_key_file, "log key")) as ledger:
-            receipt = ledger.append(sub.canonical())
+            receipt = ledger.append(_submission(template, key, ledger, file))
             proof = ledger.inclusion_proof(receipt.index, receipt.tree_size)
     except GongxinError as exc:
         _fail(exc)

@@ -97,7 +97,8 @@ def _submit(
     as_json: bool,
     statement_id: str | None,
 ) -> None:
-    """Check ``body`` locally, sign it with ``key``, submit it, verify and print the receipt."""
+    """Check ``body`` locally, sign it with ``key`` for the server's log (its origin, read
+    from the genesis the pinned log key signed), submit it, verify and print the receipt."""
     with officer_errors():
         try:
             KINDS[kind].check_body(body, 0)
@@ -106,8 +107,11 @@ def _submit(
                 exc.detail, field=(exc.field or "").removeprefix("statement.")
             ) from None
         signer = read_signer(key)
-        submission = sign_statement(kind, body, signer, statement_id=statement_id)
         with connect(server, log_key) as client:
+            origin = client.signing_origin()  # the log this statement is signed for
+            submission = sign_statement(
+                kind, body, signer, origin=origin, statement_id=statement_id
+            )
             receipt = client.submit(submission)
     if as_json:
         print_json(receipt.to_json())

@@ -47,7 +47,12 @@ class Scenario(_Funds, _Credits):
         """Yield the scenario, one signed submission at a time. Advances the clock."""
         for p in self._plan:
             yield sign_statement(
-                p.kind, p.body, p.key, statement_id=p.statement_id, time=p.signed_at
+                p.kind,
+                p.body,
+                p.key,
+                origin=DEMO_ORIGIN,  # the demo log is format 2 (its genesis says so)
+                statement_id=p.statement_id,
+                time=p.signed_at,
             )
 
     def skip(self, n: int) -> None:
@@ -79,6 +84,7 @@ class Scenario(_Funds, _Credits):
             "log.genesis",
             {
                 "authorities": [str(auth.verifier())],
+                "format": 2,
                 "log_key": str(keys.log.verifier()),
                 "origin": DEMO_ORIGIN,
             },

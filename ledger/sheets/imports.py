@@ -343,13 +343,20 @@ def plan_import(table: Table, import_kind: str, signer_key_id: str) -> ImportPla
 
 
 def sign_rows(
-    plan: ImportPlan, rows: Sequence[PlannedRow], signer: SignerKey, at: datetime
+    plan: ImportPlan,
+    rows: Sequence[PlannedRow],
+    signer: SignerKey,
+    at: datetime,
+    origin: str | None,
 ) -> list[Submission]:
-    """Sign ``rows`` of a valid ``plan`` with ``signer`` at statement time ``at``, each with
-    its :func:`row_statement_id`. Preconditions: ``plan.ok``; the plan was made for
-    ``signer``'s key id. Deterministic: same rows, key and time → identical bytes."""
+    """Sign ``rows`` of a valid ``plan`` with ``signer`` at statement time ``at`` for the log
+    ``origin`` (``None``: a format-1 log; FORMAT.md §3.2), each with its
+    :func:`row_statement_id`. Preconditions: ``plan.ok``; the plan was made for ``signer``'s
+    key id. Deterministic: same rows, key, time and origin → identical bytes."""
     assert plan.ok
     return [
-        sign_statement(plan.kind, r.body, signer, statement_id=r.statement_id, time=at)
+        sign_statement(
+            plan.kind, r.body, signer, origin=origin, statement_id=r.statement_id, time=at
+        )
         for r in rows
     ]

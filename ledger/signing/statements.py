@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ledger.signing.keys import SignerKey
-from verifier.core.canonical import CanonicalError, canonical_bytes, check_profile
+from verifier.core.canonical import MAX_DEPTH, CanonicalError, canonical_bytes, check_profile
 from verifier.core.entry import Signature, Statement, Submission, parse_statement
 from verifier.core.errors import VerificationError
 
@@ -33,7 +33,7 @@ def uuid7(at: datetime | None = None, rand: int | None = None) -> str:
 
 def format_statement_time(t: datetime) -> str:
     """FORMAT.md §3.1: RFC 3339 UTC with second precision, e.g. ``2026-11-22T08:30:00Z``."""
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return t.astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat() + "Z"  # 0001 on
 
 
 def canonicalize(value: Any) -> bytes:
@@ -55,7 +55,8 @@ def unsigned_statement(
     """
     raw = {"body": body, "id": sid, "kind": kind, "signer": signer, "time": time}
     try:
-        canonicalize(raw)
+        check_profile(raw, "statement", MAX_DEPTH - 1)  # inside an entry: one level deeper
+        canonical_bytes(raw)
     except CanonicalError as exc:
         raise VerificationError(
             "entry.shape", exc.message, field=exc.field or "statement"
@@ -72,13 +73,16 @@ def sign_statement(
     body: dict[str, Any],
     key: SignerKey,
     *,
+    origin: str | None,
     statement_id: str | None = None,
     time: datetime | str | None = None,
     cosigners: Sequence[SignerKey] = (),
 ) -> Submission:
     """Build the statement, sign it with ``key`` (and any co-signers), return the submission.
 
-    ``statement_id`` defaults to a new UUIDv7 (it is the idempotency key: reuse it to retry
+    ``origin`` (required: a signature is bound to one log) is the origin of the log the
+    statement is for, which every signature covers (FORMAT.md §3.2); ``None`` only for a log
+    still in format 1, whose signatures name no log. ``statement_id`` defaults to a new UUIDv7 (it is the idempotency key: reuse it to retry
     safely); ``time`` defaults to now. Raises ``VerificationError("entry.shape")`` naming the
     field for a malformed kind, body or time. Cost: one Ed25519 signature per signer.
     """
@@ -87,6 +91,6 @@ def sign_statement(
         time = datetime.now(UTC)
     t = format_statement_time(time) if isinstance(time, datetime) else time
     st = unsigned_statement(kind, sid, t, key.key_id.hex(), body)
-    message = st.message()
+    message = st.message(origin)
     sigs = [Signature(k.key_id.hex(), k.sign(message)) for k in (key, *cosigners)]
     return Submission(st, tuple(sigs))

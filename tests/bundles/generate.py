@@ -29,6 +29,7 @@ from tests import logfactory as lf
 from tests.domain_bodies import contract_body, fund_body
 from verifier.core import merkle
 from verifier.core.bundle import CHECKPOINT_FILE, ENTRIES_FILE, LOG_VKEY_FILE
+from verifier.core.keys import VerifierKey, compute_key_id
 
 HERE = Path(__file__).resolve().parent
 #: Domain statements after the prelude: two rounds of the fund → contract → payment (with
@@ -124,6 +125,21 @@ def _forged_fund(n: int) -> dict[str, Any]:
     body = fund_body(n, 50_000)
     body["fund_id"] = f"F-forged-{n}"
     return body
+
+
+def _named_key(name: str, public_key: bytes) -> str:
+    """The verifier key string of ``public_key`` under the key name ``name``."""
+    return str(VerifierKey(name, compute_key_id(name, public_key), public_key))
+
+
+def _forged_grant(log: lf.BuiltLog, key_text: str, roles: list[str]) -> bytes:
+    """A key.grant of ``key_text`` signed by authority-0, appended after the good log."""
+    body = {"key": key_text, "roles": roles, "title": "测试岗位"}
+    return lf.forge_line(log.lines, log.authorities[0], "key.grant", body)
+
+
+#: The identity point of Ed25519 (y = 1), one of its eight small-order points.
+IDENTITY_POINT = bytes([1]) + bytes(31)
 
 
 def _appended(log: lf.BuiltLog, name: str, mutation: str, rule: str, line: bytes) -> Variant:
@@ -278,6 +294,76 @@ def _rule_variants(log: lf.BuiltLog) -> list[Variant]:
             "role.forbidden",
             lf.forge_line(log.lines, log.key("organiser"), "fund.appropriate", _forged_fund(3)),
         ),
+        *_registry_variants(log),
+    ]
+
+
+def _registry_variants(log: lf.BuiltLog) -> list[Variant]:
+    """Key grants the stricter registry refuses (FORMAT.md §7.2): each is signed by
+    authority-0 and would otherwise be valid."""
+    finance = log.key("finance").verifier().public_key
+    retired = log.key("temp-finance").verifier().public_key
+    return [
+        _appended(
+            log,
+            "weak-key-granted",
+            "a key.grant of the Ed25519 identity point (a small-order public key)",
+            "key.weak",
+            _forged_grant(log, _named_key("test-weak", IDENTITY_POINT), ["approver"]),
+        ),
+        _appended(
+            log,
+            "log-key-granted",
+            "a key.grant of the log key's public key under another name",
+            "key.log_key",
+            _forged_grant(
+                log, _named_key("test-log-alias", log.log_key.verifier().public_key), ["auditor"]
+            ),
+        ),
+        _appended(
+            log,
+            "revoked-key-regranted",
+            "a key.grant of temp-finance's public key (revoked at entry 17) under another name",
+            "key.reused",
+            _forged_grant(log, _named_key("test-temp-finance-2", retired), ["finance_officer"]),
+        ),
+        _appended(
+            log,
+            "one-key-two-people",
+            "a key.grant of finance's public key as approver under another name (one private "
+            "key would pass dual control alone)",
+            "key.duplicate_public",
+            _forged_grant(log, _named_key("test-finance-alias", finance), ["approver"]),
+        ),
+    ]
+
+
+#: The origin of another log granting the same keys (a statement signed for it is replayed).
+OTHER_ORIGIN = "gongxin.example/other-log"
+
+
+def _context_variants(log: lf.BuiltLog) -> list[Variant]:
+    """Statements signed for another log, or without naming one (FORMAT.md §3.2): a valid
+    ``fund.appropriate`` by finance whose signature covers the wrong message."""
+    finance = log.key("finance")
+    return [
+        _appended(
+            log,
+            "signed-for-another-log",
+            f"a fund.appropriate by finance signed for the log {OTHER_ORIGIN} (where the same "
+            "key is granted), replayed into this log",
+            "signature.invalid",
+            lf.forge_line(
+                log.lines, finance, "fund.appropriate", _forged_fund(4), origin=OTHER_ORIGIN
+            ),
+        ),
+        _appended(
+            log,
+            "format-1-signature",
+            "a fund.appropriate by finance signed over the format-1 message, which names no log",
+            "signature.context",
+            lf.forge_line(log.lines, finance, "fund.appropriate", _forged_fund(5), origin=None),
+        ),
     ]
 
 
@@ -298,7 +384,12 @@ def corpus(log: lf.BuiltLog | None = None) -> dict[str, bytes]:
     }
     for n, authority in enumerate(log.authorities):
         out[f"keys/authority-{n}.vkey"] = _vkey(authority).encode()
-    variants = _entry_variants(log) + _checkpoint_variants(log) + _rule_variants(log)
+    variants = (
+        _entry_variants(log)
+        + _checkpoint_variants(log)
+        + _rule_variants(log)
+        + _context_variants(log)
+    )
     for variant in variants:
         for name, data in variant.files().items():
             out[f"broken/{variant.name}/{name}"] = data

@@ -356,4 +356,5 @@ class BundleAudit:
             previous_checkpoint_size=self.previous.size if self.previous else None,
             elapsed_seconds=elapsed,
             workers=workers,
+            format=self.state.format,
         )

@@ -20,8 +20,9 @@ __all__ = ["CHUNK_BYTES", "CHUNK_LINES", "MAX_LINE_BYTES", "Chunk", "Reader"]
 #: Lines per chunk (a chunk also ends after :data:`CHUNK_BYTES`).
 CHUNK_LINES = 2000
 CHUNK_BYTES = 4 << 20
-#: Longest entry line accepted (rule ``export.line_too_long``); bounds memory per line.
-MAX_LINE_BYTES = 8 << 20
+#: FORMAT.md §4, §9: the longest entry line, without its newline (rule ``export.line_too_long``
+#: from 65,536 bytes on): C2SP tlog-tiles entry bundles give each entry a 16-bit length.
+MAX_LINE_BYTES = 65_535
 
 
 @dataclass(slots=True)

@@ -49,11 +49,15 @@ class AuditReport:
     previous_checkpoint_size: int | None
     elapsed_seconds: float
     workers: int = 1
+    #: The log's format (FORMAT.md §7.3): 2, or 1 for a log whose statements are not bound
+    #: to it (FORMAT.md §3.2).
+    format: int = 2
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict; ``valid`` is always ``True`` (failures raise)."""
         return {
             "valid": True,
+            "format": self.format,
             "origin": self.origin,
             "tree_size": self.tree_size,
             "root": self.root,

@@ -1,8 +1,10 @@
 """``verify_bundle``: open an export bundle's files and drive its verification (FORMAT.md §9).
 
 The judging is :class:`verifier.audit.bundle.BundleAudit` (steps 1–5 are numbered there and
-here); this module opens the files (bounded reads, nothing but regular files), chooses
-in-process or worker-process checking (:mod:`verifier.cli.chunks`) and returns the verdict.
+here); this module opens the bundle — a directory (:class:`verifier.cli.files.DirectoryBundle`:
+nothing but regular files, bounded reads) or an export zip (:class:`verifier.cli.zipped.ZipBundle`:
+members streamed, never extracted) — chooses in-process or worker-process checking
+(:mod:`verifier.cli.chunks`) and returns the verdict.
 """
 
 from __future__ import annotations
@@ -11,24 +13,49 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import BinaryIO, Protocol
 
 from verifier.audit.bundle import BundleAudit, Observer
-from verifier.audit.lines import Reader
+from verifier.audit.lines import MAX_LINE_BYTES, Reader
 from verifier.audit.verdict import AuditReport
 from verifier.cli.chunks import run_parallel
-from verifier.cli.files import read_limited
+from verifier.cli.files import DirectoryBundle, open_regular
 from verifier.cli.parallel import default_workers
-from verifier.core.bundle import CHECKPOINT_FILE, ENTRIES_FILE
+from verifier.cli.zipped import ZipBundle
+from verifier.core.bundle import ENTRIES_FILE
 from verifier.core.checkpoint import EMPTY_ROOT, Checkpoint, open_checkpoint_as
 from verifier.core.errors import InputError, VerificationError
 from verifier.core.keys import VerifierKey
 
-__all__ = ["MAX_CHECKPOINT_BYTES", "SMALL_EXPORT_BYTES", "verify_bundle"]
+__all__ = [
+    "MAX_CHECKPOINT_BYTES",
+    "SMALL_EXPORT_BYTES",
+    "BundleSource",
+    "open_bundle",
+    "verify_bundle",
+]
 
 #: Largest checkpoint file read (a checkpoint is a few hundred bytes).
 MAX_CHECKPOINT_BYTES = 1 << 20
 #: With ``workers=None``, exports smaller than this are verified in-process (no pool start).
 SMALL_EXPORT_BYTES = 512 << 10
+
+
+class BundleSource(Protocol):
+    """Where a bundle's files come from (a directory or a zip); every failure to read them is
+    an :class:`InputError` naming the file."""
+
+    def read_checkpoint(self, limit: int) -> bytes:
+        """The checkpoint's bytes, at most ``limit``."""
+
+    def open_entries(self) -> tuple[BinaryIO, int]:
+        """``entries.jsonl`` as a stream, and its (declared) size for progress."""
+
+    def cap_entries(self, max_bytes: int) -> None:
+        """Refuse ``entries.jsonl`` beyond ``max_bytes`` where it could be a bomb (a zip)."""
+
+    def close(self) -> None:
+        """Release the source."""
 
 
 def verify_bundle(
@@ -40,7 +67,8 @@ def verify_bundle(
     progress: Callable[[int, int], None] | None = None,
     builder: Observer | None = None,
 ) -> AuditReport:
-    """Verify the export bundle in ``directory`` under ``log_key`` (FORMAT.md §8, §9).
+    """Verify the export bundle ``directory`` (a directory or an export zip, see
+    :func:`open_bundle`) under ``log_key`` (FORMAT.md §8, §9).
 
     ``authority_keys``, if given, must be exactly the genesis authority keys.
     ``previous_checkpoint`` is a signed checkpoint seen earlier (note text); the export must
@@ -55,57 +83,59 @@ def verify_bundle(
     (plus the builder's figures and index lists when one is given).
     """
     started = time.monotonic()
-    directory = Path(directory)
     n = default_workers() if workers is None else workers
     if n < 1:
         raise InputError("workers must be at least 1", field="workers")
-    if not directory.is_dir():
-        raise InputError(
-            f"export directory not found: {directory}; pass the directory written by "
-            "`gongxin export`",
-            field="DIR",
-        )
-    # Both files must be there before anything is judged (a missing file is an input error).
-    note = read_limited(directory / CHECKPOINT_FILE, MAX_CHECKPOINT_BYTES, "checkpoint file")
-    entries_path = directory / ENTRIES_FILE
+    source = open_bundle(Path(directory))
     try:
-        fh = entries_path.open("rb")
-    except FileNotFoundError:
+        audit, n = _audit(
+            source, log_key, authority_keys, previous_checkpoint, n, workers, progress, builder
+        )
+    finally:
+        source.close()
+    # Step 4: size and root.
+    audit.finish()
+    return audit.report(time.monotonic() - started, n)
+
+
+def open_bundle(path: Path) -> BundleSource:
+    """The bundle at ``path``: a directory, or an export zip (:class:`ZipBundle`). Raises
+    :class:`InputError` for anything else (a missing path, a special file, a file that is not
+    a zip archive). The caller closes it."""
+    if path.is_dir():
+        return DirectoryBundle(path)
+    if ZipBundle.is_zip(path):
+        return ZipBundle(path)
+    if os.path.lexists(path):
+        open_regular(path, "DIR", "DIR").close()  # names a FIFO, device, broken link …
         raise InputError(
-            f"{ENTRIES_FILE} not found in {directory}; pass the directory written by "
-            "`gongxin export`",
-            field=str(entries_path),
-        ) from None
-    except OSError as exc:
-        raise InputError(
-            f"cannot read {ENTRIES_FILE}: {exc.strerror}", field=str(entries_path)
-        ) from None
+            f"{path} is neither a directory nor a zip archive (a damaged download?)", field="DIR"
+        )
+    return DirectoryBundle(path)  # not found
+
+
+def _audit(
+    source: BundleSource,
+    log_key: VerifierKey,
+    authority_keys: Sequence[VerifierKey],
+    previous_checkpoint: str | bytes | None,
+    n: int,
+    workers: int | None,
+    progress: Callable[[int, int], None] | None,
+    builder: Observer | None,
+) -> tuple[BundleAudit, int]:
+    """Steps 1–3 and 5 of :func:`verify_bundle` on ``source``; returns the audit (step 4 is
+    the caller's) and the number of processes used."""
+    # Both files must be there before anything is judged (a missing file is an input error).
+    fh, total = source.open_entries()
     with fh:
+        note = source.read_checkpoint(MAX_CHECKPOINT_BYTES)
         # Step 1: the checkpoint, under the given log key only.
         cp = open_checkpoint_as(note, log_key, "checkpoint")
-
-        # Step 5 (first part): the previous checkpoint — same key, not larger.
-        previous: Checkpoint | None = None
-        if previous_checkpoint is not None:
-            previous = open_checkpoint_as(previous_checkpoint, log_key, "previous_checkpoint")
-            if previous.size > cp.size:
-                raise VerificationError(
-                    "checkpoint.rollback",
-                    f"the previous checkpoint covers {previous.size} entries, the export's "
-                    f"only {cp.size}: the log was rolled back; 日志被回滚",
-                    field="previous_checkpoint",
-                )
-            if previous.size == 0 and previous.root != EMPTY_ROOT:
-                raise VerificationError(
-                    "checkpoint.inconsistent",
-                    "the previous checkpoint has size 0 but not the empty tree's root; "
-                    "空检查点根哈希错误",
-                    field="previous_checkpoint",
-                )
-
+        source.cap_entries(cp.size * (MAX_LINE_BYTES + 1))
+        previous = _previous(cp, log_key, previous_checkpoint)
         reader = Reader(fh)
         audit = BundleAudit(cp, log_key, authority_keys, previous, reader, builder)
-        total = os.fstat(fh.fileno()).st_size
         if workers is None and total < SMALL_EXPORT_BYTES:
             n = 1
         # Steps 2, 3 and 5 (second part), entry by entry.
@@ -116,8 +146,29 @@ def verify_bundle(
                 run_parallel(audit, reader, n, progress, total)
         except OSError as exc:
             raise InputError(
-                f"cannot read {ENTRIES_FILE}: {exc.strerror}", field=str(entries_path)
+                f"cannot read {ENTRIES_FILE}: {exc.strerror}", field=ENTRIES_FILE
             ) from None
-    # Step 4: size and root.
-    audit.finish()
-    return audit.report(time.monotonic() - started, n)
+    return audit, n
+
+
+def _previous(
+    cp: Checkpoint, log_key: VerifierKey, previous_checkpoint: str | bytes | None
+) -> Checkpoint | None:
+    """Step 5 (first part): the previous checkpoint — same key, not larger."""
+    if previous_checkpoint is None:
+        return None
+    previous = open_checkpoint_as(previous_checkpoint, log_key, "previous_checkpoint")
+    if previous.size > cp.size:
+        raise VerificationError(
+            "checkpoint.rollback",
+            f"the previous checkpoint covers {previous.size} entries, the export's "
+            f"only {cp.size}: the log was rolled back; 日志被回滚",
+            field="previous_checkpoint",
+        )
+    if previous.size == 0 and previous.root != EMPTY_ROOT:
+        raise VerificationError(
+            "checkpoint.inconsistent",
+            "the previous checkpoint has size 0 but not the empty tree's root; 空检查点根哈希错误",
+            field="previous_checkpoint",
+        )
+    return previous

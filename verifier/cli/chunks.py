@@ -24,7 +24,10 @@ registry, so a signature counts as verified only when the key it verified under 
 registry's key for it at that index (``verified_keys`` of
 :meth:`~verifier.rules.log_state.LogState.check_and_apply`); a signature a worker could not verify,
 or verified under another key, is verified again in-process. (The workers run this same
-package, so their positive answers are trusted like in-process ones.)
+package, so their positive answers are trusted like in-process ones.) The workers verify over
+exactly the message the replay uses (FORMAT.md §3.2): the main process reads the log's format
+and origin from the genesis line (:func:`~verifier.rules.log_state.message_origin`) before it
+sends any signature, and sends the origin with every chunk.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from verifier.core.entry import Entry, Signature, Statement, parse_entry_line
 from verifier.core.errors import InputError, VerificationError
 from verifier.core.keys import VerifierKey, parse_verifier_key, verify_ed25519
 from verifier.core.merkle import leaf_hash
+from verifier.rules.log_state import message_origin
 
 #: Chunks in flight per worker: bounds memory (the file is never read further ahead).
 WINDOW_PER_WORKER = 2
@@ -84,13 +88,16 @@ def _keys_in_body(kind: str, body: Any) -> list[VerifierKey]:
     return out
 
 
-def check_chunk(first: int, lines: Sequence[bytes], known: dict[str, bytes]) -> WorkerResult:
+def check_chunk(
+    first: int, lines: Sequence[bytes], known: dict[str, bytes], origin: str | None
+) -> WorkerResult:
     """The stateless part of step 2 for a chunk of lines; runs in a worker process.
 
     For each line (index ``first + k``, without newline): :func:`parse_entry_line` (strict
-    canonical form and shape), its leaf hash, and each signature verified under
-    ``known[key_id]`` — or, when unknown, under a key introduced by a ``key.grant`` or
-    ``log.genesis`` earlier in the chunk. Returns the leaf hashes concatenated, per line the
+    canonical form and shape), its leaf hash, and each signature verified over the message
+    naming ``origin`` (``None``: format 1's, FORMAT.md §3.2) under ``known[key_id]`` — or,
+    when unknown, under a key introduced by a ``key.grant`` or ``log.genesis`` earlier in the
+    chunk. Returns the leaf hashes concatenated, per line the
     public key each signature verified under (or ``None``), and the first parse error (as
     :meth:`VerificationError.as_dict`, index set) — lines after it are not examined.
     Advisory: the caller still runs every stateful check and re-verifies any signature whose
@@ -112,7 +119,7 @@ def check_chunk(first: int, lines: Sequence[bytes], known: dict[str, bytes]) -> 
             pub = keys.get(sig.key_id)
             if pub is not None:
                 if message is None:
-                    message = st.message()
+                    message = st.message(origin)
                 if not verify_ed25519(pub, message, sig.sig):
                     pub = None
             result.append(pub)
@@ -170,6 +177,9 @@ class _Dispatch:
         #: key id -> public key of every key a grant or genesis read so far introduced: the
         #: keys sent to the workers (advisory, see the module docstring).
         self.hints: dict[str, bytes] = {}
+        #: The origin signatures cover, from the genesis line (``None`` before it, and in a
+        #: format-1 log): the message the workers verify over is the replay's.
+        self.origin: str | None = None
 
     def learn(self, found: Sequence[VerifierKey]) -> None:
         new = {k.key_id_hex: k.public_key for k in found if k.key_id_hex not in self.hints}
@@ -187,7 +197,9 @@ class _Dispatch:
         else:
             self._hint_keys(chunk)
             if chunk.lines:
-                chunk.future = pool.submit(check_chunk, chunk.first, chunk.lines, self.hints)
+                chunk.future = pool.submit(
+                    check_chunk, chunk.first, chunk.lines, self.hints, self.origin
+                )
 
     def apply(self, chunk: Chunk, sink: ChunkSink) -> None:
         """Wait for the workers' answer on ``chunk`` and hand its entries to ``sink``."""
@@ -216,7 +228,7 @@ class _Dispatch:
         introduce before sending it, so that workers of later chunks can verify their
         signatures (cheap: a substring test per line, a JSON parse only for the rare
         key-management lines)."""
-        for line in chunk.lines:
+        for k, line in enumerate(chunk.lines):
             if _GRANT in line or _GENESIS in line:
                 try:
                     st = orjson.loads(line)["statement"]
@@ -224,6 +236,8 @@ class _Dispatch:
                 except (orjson.JSONDecodeError, KeyError, TypeError):
                     continue
                 self.learn(found)
+                if chunk.first + k == 0 and st["kind"] == "log.genesis":
+                    self.origin = message_origin(st["body"])
 
     def _parse_chunk(self, chunk: Chunk) -> list[tuple[bytes, bytes, bytes]]:
         """Main-parses mode: parse ``chunk`` here (up to its first error, which is kept for
@@ -242,13 +256,15 @@ class _Dispatch:
             st = entry.statement
             if st.kind == "key.grant" or st.kind == "log.genesis":
                 self.learn(_keys_in_body(st.kind, st.body))
-            hints = self.hints
+                if chunk.first + k == 0 and st.kind == "log.genesis":
+                    self.origin = message_origin(st.body)
+            hints, origin = self.hints, self.origin
             message: bytes | None = None
             for n, sig in enumerate(entry.signatures):
                 pub = hints.get(sig.key_id)
                 if pub is not None:
                     if message is None:
-                        message = st.message()
+                        message = st.message(origin)
                     triples.append((pub, message, sig.sig))
                     slots.append((k, n, pub))
         return triples

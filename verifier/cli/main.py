@@ -34,9 +34,8 @@ import orjson
 
 from verifier.audit.lines import MAX_LINE_BYTES
 from verifier.cli.bundle import MAX_CHECKPOINT_BYTES, verify_bundle
-from verifier.cli.files import load_verifier_key
+from verifier.cli.files import load_verifier_key, read_limited
 from verifier.cli.inclusion import verify_inclusion_file
-from verifier.cli.zipped import bundle_directory
 from verifier.core.errors import InputError, VerificationError
 from verifier.core.keys import VerifierKey
 from verifier.reports.markdown import render_markdown
@@ -202,16 +201,8 @@ def _load_key(value: str, option: str) -> VerifierKey:
 
 
 def _read_file(path: str, limit: int, what: str) -> bytes:
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(limit + 1)
-    except FileNotFoundError:
-        raise InputError(f"{what} not found: {path}", field=what) from None
-    except OSError as exc:
-        raise InputError(f"cannot read {what} {path}: {exc.strerror}", field=what) from None
-    if len(data) > limit:
-        raise InputError(f"{what} {path} is larger than {limit} bytes", field=what)
-    return data
+    """At most ``limit`` bytes of a regular file (never a FIFO or device: no hang)."""
+    return read_limited(Path(path), limit, what, field=what, hint="")
 
 
 def _write_json(target: str | None, report: dict[str, Any]) -> None:
@@ -304,6 +295,12 @@ class _Progress:
             self.shown = False
 
 
+#: The one line ``gongxin-verify`` adds on stderr for a valid format-1 bundle.
+FORMAT_1_WARNING = (
+    "警告 warning: format 1 log: its statements are not bound to this log (FORMAT.md §3.2)"
+)
+
+
 def _fail_line(exc: VerificationError) -> str:
     where = " at " if exc.index is not None else ": "
     return f"✗ 验证失败 INVALID{where}{exc.one_line()}"
@@ -366,20 +363,23 @@ def _verify_command(argv: Sequence[str]) -> int:
             )
         paths = _report_paths(args.report) if args.report is not None else None
         builder = ReportBuilder() if paths is not None else None
-        with bundle_directory(Path(args.directory)) as directory:
-            report = verify_bundle(
-                directory,
-                log_key,
-                authorities,
-                previous_checkpoint=previous,
-                workers=args.workers,
-                progress=progress,
-                builder=builder,
-            )
+        report = verify_bundle(
+            Path(args.directory),
+            log_key,
+            authorities,
+            previous_checkpoint=previous,
+            workers=args.workers,
+            progress=progress,
+            builder=builder,
+        )
         line = (
             f"✓ 验证通过 valid: {report.tree_size} entries, origin {report.origin}, "
             f"root {report.root}"
         )
+        if report.format == 1 and not args.quiet:
+            if progress is not None:
+                progress.clear()
+            print(FORMAT_1_WARNING, file=sys.stderr)
         if builder is not None and paths is not None:
             # Only what the log determines: the report is the same on every run.
             summary = report.to_json()
@@ -401,8 +401,8 @@ def _inclusion_command(argv: Sequence[str]) -> int:
         proof_bytes = _read_file(args.proof, _MAX_PROOF_BYTES, "PROOF_FILE")
         note = _read_file(args.checkpoint, MAX_CHECKPOINT_BYTES, "CHECKPOINT")
         try:
-            proof = json.loads(proof_bytes)
-        except ValueError as exc:
+            proof = orjson.loads(proof_bytes)  # depth-limited in C: never a RecursionError
+        except orjson.JSONDecodeError as exc:
             raise InputError(f"not JSON: {exc}", field="PROOF_FILE") from None
         if type(proof) is not dict:
             raise InputError("the proof must be a JSON object", field="PROOF_FILE")

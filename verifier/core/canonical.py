@@ -17,6 +17,9 @@ import orjson
 from verifier.core.errors import InputError
 
 MAX_SAFE_INTEGER = 2**53 - 1
+#: FORMAT.md §2 rule 5: arrays and objects nest at most this deep, as deep as the deepest legal
+#: entry line (entry → statement → body → list → object; tests/test_depth_limits.py).
+MAX_DEPTH = 5
 _OPTS = orjson.OPT_SORT_KEYS
 
 
@@ -24,53 +27,51 @@ class CanonicalError(InputError):
     """Bytes that are not canonical Gongxin-profile JSON. ``field`` is the JSON path."""
 
 
-def check_profile(value: Any, path: str = "$") -> None:
-    """Raise :class:`CanonicalError` unless ``value`` lies in the Gongxin JSON profile.
-    Cost: one walk over the value, O(size); paths are built only on failure."""
-    if not _in_profile(value):
-        _explain_profile(value, path)
+def check_profile(value: Any, path: str = "$", max_depth: int = MAX_DEPTH) -> None:
+    """Raise :class:`CanonicalError` unless ``value`` is in the profile, nested ≤ ``max_depth``
+    deep. O(size), recursing ≤ ``max_depth + 1`` deep; paths are built only on failure."""
+    if not _in_profile(value, max_depth):
+        _explain_profile(value, path, max_depth)
 
 
-def _in_profile(value: Any) -> bool:
+def _in_profile(value: Any, room: int) -> bool:
     """Fast check, no allocation on success (hot path of every append and verification)."""
     t = type(value)
     if t is str or t is bool or value is None:
         return True
     if t is int:
         return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER  # type: ignore[no-any-return]
-    if t is dict:
+    if t is dict and room > 0:
         for k, v in value.items():
-            if not k.isascii() or (type(v) is not str and not _in_profile(v)):
+            if not k.isascii() or (type(v) is not str and not _in_profile(v, room - 1)):
                 return False
         return True
-    if t is list:
+    if t is list and room > 0:
         for v in value:  # noqa: SIM110 — a plain loop is faster here
-            if type(v) is not str and not _in_profile(v):
+            if type(v) is not str and not _in_profile(v, room - 1):
                 return False
         return True
     return False
 
 
-def _explain_profile(value: Any, path: str) -> None:
+def _explain_profile(value: Any, path: str, room: int) -> None:
     """Slow path: find the first value outside the profile and raise naming its path."""
     t = type(value)
-    if t is str or t is bool or value is None:
+    if t is int and not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+        raise CanonicalError("integer outside ±(2^53−1); 整数超出范围", field=path)
+    if t is str or t is bool or t is int or value is None:
         return
-    if t is int:
-        if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
-            raise CanonicalError("integer outside ±(2^53−1); 整数超出范围", field=path)
-        return
+    if (t is dict or t is list) and room < 1:
+        raise CanonicalError(f"nested deeper than {MAX_DEPTH} levels; 嵌套层数过多", field=path)
     if t is dict:
         for k, v in value.items():
             if not k.isascii():
-                raise CanonicalError(
-                    "object member names must be ASCII; 字段名须为 ASCII", field=path
-                )
-            _explain_profile(v, f"{path}.{k}")
+                raise CanonicalError("member names must be ASCII; 字段名须为 ASCII", field=path)
+            _explain_profile(v, f"{path}.{k}", room - 1)
         return
     if t is list:
         for i, v in enumerate(value):
-            _explain_profile(v, f"{path}[{i}]")
+            _explain_profile(v, f"{path}[{i}]", room - 1)
         return
     if t is float:
         if value.is_integer() and abs(value) > MAX_SAFE_INTEGER:
@@ -90,15 +91,15 @@ def canonical_bytes(value: Any) -> bytes:
     return orjson.dumps(value, option=_OPTS)
 
 
-def parse_canonical(data: bytes, what: str = "$") -> Any:
-    """Parse ``data``, requiring it to be exactly the canonical encoding of its value; else
-    :class:`CanonicalError` naming the first problem, and ``what`` (e.g. ``"line"``) as the
-    root of the JSON path. Cost: O(len(data))."""
+def parse_canonical(data: bytes, what: str = "$", max_depth: int = MAX_DEPTH) -> Any:
+    """Parse ``data``, requiring it to be exactly the canonical encoding of a profile value
+    nested at most ``max_depth`` deep; else :class:`CanonicalError` naming the first problem,
+    and ``what`` (e.g. ``"line"``) as the root of the JSON path. Cost: O(len(data))."""
     try:
-        value = orjson.loads(data)
+        value = orjson.loads(data)  # refuses nesting deeper than 1024 by itself
     except orjson.JSONDecodeError as exc:
         raise CanonicalError(f"not valid UTF-8 JSON: {exc}; 不是合法的 JSON", field=what) from None
-    check_profile(value, what)
+    check_profile(value, what, max_depth)
     if orjson.dumps(value, option=_OPTS) != data:
         message, where = _explain_non_canonical(data, what)
         raise CanonicalError(message, field=where)
@@ -106,7 +107,7 @@ def parse_canonical(data: bytes, what: str = "$") -> Any:
 
 
 class _Pairs(list[tuple[str, Any]]):
-    """An object as parsed, members in input order (to find duplicates with their path)."""
+    """An object's members in input order (to find duplicates with their path)."""
 
 
 def _first_duplicate(value: Any, path: str) -> str | None:
@@ -138,8 +139,5 @@ def _explain_non_canonical(data: bytes, path: str) -> tuple[str, str]:
     dup = _first_duplicate(tree, path)
     if dup:
         return f"duplicate member name {dup.rsplit('.', 1)[1]!r}; JSON 中有重复字段", dup
-    return (
-        "not in RFC 8785 canonical form (members must be sorted, no whitespace, minimal "
-        "escaping); 不是 RFC 8785 规范化 JSON",
-        path,
-    )
+    why = "not in RFC 8785 canonical form (members must be sorted, no whitespace, minimal escaping)"
+    return f"{why}; 不是 RFC 8785 规范化 JSON", path

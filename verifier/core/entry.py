@@ -18,8 +18,8 @@ from verifier.core.canonical import CanonicalError, canonical_bytes, parse_canon
 from verifier.core.errors import VerificationError
 from verifier.core.keys import b64decode_canonical
 
-#: FORMAT.md §3.2: the signed message is this prefix followed by the canonical statement.
-STATEMENT_CONTEXT = b"gongxin/statement/v1\n"
+#: FORMAT.md §3.2: the signed message's prefix in format 2 (then origin, "\n") and format 1.
+STATEMENT_CONTEXT, STATEMENT_CONTEXT_V1 = b"gongxin/statement/v2\n", b"gongxin/statement/v1\n"
 #: FORMAT.md §4: ``prev`` of entry 0.
 ZERO_HASH_HEX = "0" * 64
 
@@ -67,9 +67,12 @@ class Statement:
         """``JCS(statement)``: taken from the input when available, else encoded."""
         return self.encoded if self.encoded is not None else canonical_bytes(self.raw)
 
-    def message(self) -> bytes:
-        """The exact bytes every signature covers (FORMAT.md §3.2)."""
-        return STATEMENT_CONTEXT + self.canonical()
+    def message(self, origin: str | None) -> bytes:
+        """The exact bytes every signature covers (FORMAT.md §3.2): format 2 names the log's
+        ``origin``; ``None`` gives format 1's message (for format-1 logs only)."""
+        if origin is None:
+            return STATEMENT_CONTEXT_V1 + self.canonical()
+        return STATEMENT_CONTEXT + origin.encode() + b"\n" + self.canonical()
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,11 +117,8 @@ def _require_fields(obj: Any, fields: frozenset[str], path: str) -> dict[str, An
     if keys != fields:
         missing = sorted(fields - keys)
         extra = sorted(keys - fields)
-        parts = []
-        if missing:
-            parts.append(f"missing {', '.join(missing)}")
-        if extra:
-            parts.append(f"unexpected {', '.join(extra)}")
+        named = (("missing", missing), ("unexpected", extra))
+        parts = [f"{what} {', '.join(names)}" for what, names in named if names]
         raise _shape(f"{'; '.join(parts)}; 字段不符", path)
     return obj
 

@@ -182,7 +182,8 @@ class CreditBook:
             what = "corrected" if correcting else "awarded"
             raise rule_error(
                 "credit.too_late",
-                f"activity {act.activity_id} of {act.date} can be {what} until {act.last_day}; 已超过记录期限",
+                f"activity {act.activity_id} of {act.date} can be {what} until "
+                f"{act.last_day or 'no day: its window would end after 9999-12-31'}; 已超过记录期限",
                 entry,
                 "activity_id",
             )
@@ -264,7 +265,10 @@ class CreditBook:
                 entry,
                 "category",
             )
-        last = (date.fromisoformat(b["date"]) + timedelta(days=AWARD_WINDOW_DAYS)).isoformat()
+        try:
+            last = (date.fromisoformat(b["date"]) + timedelta(days=AWARD_WINDOW_DAYS)).isoformat()
+        except OverflowError:  # FORMAT.md §10.4: a window ending after 9999-12-31 admits no
+            last = ""  # award or correction ([credit.too_late]), and closes at once
         # Interned: thousands of activities share a few communities, categories and days.
         act = Activity(
             b["activity_id"],

@@ -22,6 +22,11 @@ from verifier.core.errors import VerificationError
 
 #: FORMAT.md §10.1: every amount of money is an integer number of fen (分), 1 … 10^13.
 MAX_AMOUNT_FEN = 10**13
+#: FORMAT.md §7.3: the longest key name in a key-management body (``origin`` included) and
+#: the most authority keys a genesis names. With the text limits of §10 they keep every legal
+#: entry line below 65,535 bytes (FORMAT.md §4; tests/test_size_limits.py builds the largest).
+MAX_KEY_NAME = 128
+MAX_AUTHORITIES = 16
 
 #: A field check returns ``None`` when the value is fine, else what it must be, and the
 #: sub-path of the offending part (``""`` for the value itself).
@@ -85,7 +90,7 @@ def _date(v: Any) -> tuple[str, str] | None:
 def _month(v: Any) -> tuple[str, str] | None:
     # [0-9], not \d: \d also matches non-ASCII digits (e.g. full-width "２０２６"), which
     # sort after every ASCII month and would let one credit.expire wipe every lot.
-    if type(v) is str and re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", v):
+    if type(v) is str and re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", v) and v[:4] != "0000":
         return None
     return "", "must be a month YYYY-MM"
 
@@ -205,6 +210,13 @@ class Kind:
     def check_body(self, body: dict[str, Any], index: int) -> None:
         """Raise ``VerificationError("entry.body")`` naming the first bad field. O(body)."""
         if self.fields is None:
+            if self.name == "log.genesis":
+                genesis_format(body, index)
+            problem = _key_body_sizes(self.name, body)
+            if problem:
+                raise VerificationError(
+                    "entry.body", problem[1], index=index, field=f"statement.body.{problem[0]}"
+                )
             return
         if body.keys() != self.fields.keys():
             raise VerificationError(
@@ -222,6 +234,37 @@ class Kind:
                     index=index,
                     field=f"statement.body.{name}{problem[0]}",
                 )
+
+
+def genesis_format(body: dict[str, Any], index: int = 0) -> int:
+    """The log format a genesis body declares (FORMAT.md §7.3): 1 without ``format``, 2 with
+    ``"format": 2``; any other value fails ``entry.body``. O(1)."""
+    if "format" not in body:
+        return 1
+    if type(body["format"]) is not int or body["format"] != 2:
+        raise VerificationError(
+            "entry.body",
+            "must be 2, or absent in a format-1 log; 日志格式版本无效",
+            index=index,
+            field="statement.body.format",
+        )
+    return 2
+
+
+def _key_body_sizes(kind: str, body: dict[str, Any]) -> tuple[str, str] | None:
+    """FORMAT.md §7.3 size limits of a key-management body, (member, what it must be) of the
+    first one exceeded; everything else about these bodies is the registry's. O(body)."""
+    auths = body.get("authorities") if kind == "log.genesis" else None
+    if type(auths) is list and len(auths) > MAX_AUTHORITIES:
+        return "authorities", f"must list at most {MAX_AUTHORITIES} keys"
+    names = {"log.genesis": ["origin", "log_key"], "key.grant": ["key"]}.get(kind, [])
+    named = [(m, body.get(m)) for m in names] + [
+        (f"authorities[{n}]", v) for n, v in enumerate(auths or ())
+    ]
+    for member, v in named:
+        if type(v) is str and len(v.split("+", 1)[0]) > MAX_KEY_NAME:
+            return member, f"must have a key name of at most {MAX_KEY_NAME} characters"
+    return None
 
 
 def _kind(name: str, roles: set[str], fields: dict[str, FieldCheck] | None) -> Kind:
@@ -259,7 +302,7 @@ KINDS: dict[str, Kind] = {
                 "balance_cap_points": _int_range(1, 10**9, "the balance cap"),
                 "expiry_months": _int_range(1, 120, "months"),
                 "catalogue": _list(
-                    _object({"item": _text(100), "points": POINTS}), 1, 200, distinct_by="item"
+                    _object({"item": _text(100), "points": POINTS}), 1, 100, distinct_by="item"
                 ),
                 "transfer_relations": _list(_one_of(*RELATIONS), 0, len(RELATIONS), distinct=True),
             },

@@ -13,20 +13,56 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Protocol
+from typing import Any, Protocol
 
 from verifier.core.entry import ZERO_HASH_HEX, Entry
 from verifier.core.errors import VerificationError
 from verifier.core.keys import verify_ed25519
 from verifier.rules import DomainRules
 from verifier.rules.journal import Journal, assign
-from verifier.rules.kinds import KINDS
+from verifier.rules.kinds import KINDS, genesis_format
 from verifier.rules.registry import KeyRegistry
 
 #: FORMAT.md §8 step 4: a statement may be logged at most this long after it was signed …
 MAX_STATEMENT_AGE = timedelta(days=7)
 #: … and at most this long before (clock skew between an officer's machine and the log).
 MAX_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def message_origin(genesis_body: Any) -> str | None:
+    """The origin a log's signatures cover (FORMAT.md §3.2), from its genesis body: the
+    body's ``origin`` when it declares ``"format": 2``, else ``None`` (format 1's message).
+    Total: a malformed body, which :class:`LogState` rejects before any signature, gives
+    ``None``. For callers that pre-verify signatures (worker processes), which must use
+    exactly the message :meth:`LogState.check_and_apply` uses. O(1)."""
+    if type(genesis_body) is not dict:
+        return None
+    fmt, origin = genesis_body.get("format"), genesis_body.get("origin")
+    return origin if type(fmt) is int and fmt == 2 and type(origin) is str else None
+
+
+def signature_error(pub: bytes, entry: Entry, n: int, origin: str | None) -> VerificationError:
+    """The error for signature ``n`` of ``entry``, which does not verify under ``pub`` over
+    the log's message (FORMAT.md §8 step 5c). In a format-2 log (``origin`` given), a
+    signature that verifies over format 1's message is ``signature.context``; any other is
+    ``signature.invalid``. Cost: one more Ed25519 verification in a format-2 log."""
+    sig = entry.signatures[n]
+    rule, detail = "signature.invalid", "Ed25519 signature does not verify; 签名无效"
+    if origin is not None and verify_ed25519(pub, entry.statement.message(None), sig.sig):
+        rule = "signature.context"
+        detail = (
+            "signed under the format-1 context, which does not name the log; re-sign for "
+            f"origin {origin}; 按第 1 版格式签名，未绑定本日志，请为 {origin} 重新签名"
+        )
+    elif origin is not None:
+        detail = (
+            "Ed25519 signature does not verify over this log's message: since format 2 a "
+            f"signature covers the log's origin ({origin}), so a statement signed for another "
+            "log fails here; 签名无效（自第 2 版起签名覆盖日志名称，为其他日志签署的声明在此无效）"
+        )
+    return VerificationError(
+        rule, detail, index=entry.index, key_id=sig.key_id, field=f"signatures[{n}].sig"
+    )
 
 
 class Rulebook(Protocol):
@@ -59,6 +95,11 @@ class LogState:
     rulebook: Rulebook = field(default_factory=DomainRules)
     recent_ids: dict[str, datetime] = field(default_factory=dict)
     _expiry: list[tuple[datetime, str]] = field(default_factory=list)
+    #: The log's format, fixed by its genesis (FORMAT.md §7.3): 0 before genesis, then 1 or 2.
+    format: int = 0
+    #: What every signature covers besides the statement (FORMAT.md §3.2): the log's origin
+    #: in a format-2 log, ``None`` (format 1's message) in a format-1 log or before genesis.
+    message_origin: str | None = None
 
     def check_and_apply(
         self,
@@ -120,7 +161,7 @@ class LogState:
                 index=i,
                 field="statement.kind",
             )
-        kind.check_body(st.body, i)
+        kind.check_body(st.body, i)  # for genesis: its format too (FORMAT.md §7.3)
         # Step 4: replay window and statement-id uniqueness.
         self._check_statement_time(entry, journal)
         # Step 5 (FORMAT.md §8): keys, then the signer's role, then the signatures.
@@ -149,15 +190,9 @@ class LogState:
                     if verified_keys is not None and verified_keys[n] == pub:
                         continue
                     if message is None:
-                        message = st.message()
+                        message = st.message(self.message_origin)
                     if not verify_ed25519(pub, message, sig.sig):
-                        raise VerificationError(
-                            "signature.invalid",
-                            "Ed25519 signature does not verify; 签名无效",
-                            index=i,
-                            key_id=sig.key_id,
-                            field=f"signatures[{n}].sig",
-                        )
+                        raise signature_error(pub, entry, n, self.message_origin)
         # Step 6: effects — key registry and business rules (these may still reject).
         if st.kind == "key.grant":
             self.registry.apply_grant(st.body, i, journal)
@@ -177,9 +212,13 @@ class LogState:
         verified_keys: Sequence[bytes | None] | None,
         journal: Journal | None,
     ) -> None:
+        """Genesis's keys and signatures (§8 step 5), under its own origin in format 2;
+        then the log's registry, format and signed origin are the genesis's."""
         reg = KeyRegistry()
         reg.apply_genesis(entry.statement.body, 0, entry.statement.signer)
-        message = entry.statement.message()
+        log_format = genesis_format(entry.statement.body)
+        origin = message_origin(entry.statement.body) if log_format == 2 else None
+        message = entry.statement.message(origin)
         for n, sig in enumerate(entry.signatures):
             rec = reg.lookup(sig.key_id, 0, f"signatures[{n}].key_id")
             pub = rec.key.public_key
@@ -187,14 +226,11 @@ class LogState:
                 pub, message, sig.sig
             )
             if not ok:
-                raise VerificationError(
-                    "signature.invalid",
-                    "Ed25519 signature does not verify; 签名无效",
-                    index=0,
-                    key_id=sig.key_id,
-                    field=f"signatures[{n}].sig",
-                )
-        assign(journal, self, "registry", reg)  # undone with the rest of a rejected batch
+                raise signature_error(pub, entry, n, origin)
+        # Undone with the rest of a rejected batch.
+        assign(journal, self, "registry", reg)
+        assign(journal, self, "format", log_format)
+        assign(journal, self, "message_origin", origin)
 
     def _check_statement_time(self, entry: Entry, journal: Journal | None) -> None:
         """Step 4: ``log_time − 7 d ≤ statement.time ≤ log_time + 5 min``, and no earlier
@@ -204,12 +240,16 @@ class LogState:
         st = entry.statement
         signed = datetime.fromisoformat(st.time)
         logged = datetime.fromisoformat(entry.log_time)
-        horizon = logged - MAX_STATEMENT_AGE
-        if not horizon <= signed <= logged + MAX_CLOCK_SKEW:
+        try:
+            horizon = logged - MAX_STATEMENT_AGE
+            in_window, beyond = horizon <= signed <= logged + MAX_CLOCK_SKEW, ""
+        except OverflowError:  # FORMAT.md §8 step 4: a window leaving years 0001–9999 fails
+            horizon, in_window, beyond = datetime.min, False, " (the window leaves 0001–9999)"
+        if not in_window:
             raise VerificationError(
                 "statement.time",
                 f"statement time {st.time} is not within 7 days before / 5 minutes after the "
-                f"log time {entry.log_time}; 签署时间超出允许范围",
+                f"log time {entry.log_time}{beyond}; 签署时间超出允许范围",
                 index=entry.index,
                 field="statement.time",
             )
