@@ -29,6 +29,7 @@ from api import (
     routes_residents,
     routes_write,
 )
+from api.headers import NoSniff
 from api.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from api.models import Health
 from api.settings import Settings
@@ -75,6 +76,7 @@ def create_app(settings: Settings, *, state: ServerState | None = None) -> FastA
         redoc_url=None,
         lifespan=lifespan,
     )
+    app.add_middleware(NoSniff)
     problems.install(app)
     openapi.install(app)
     for module in (routes_write, routes_log, routes_domain, routes_residents):
@@ -88,9 +90,18 @@ def create_app(settings: Settings, *, state: ServerState | None = None) -> FastA
             return {"status": "starting", "tree_size": 0, "origin": None}
         return {"status": "ok", "tree_size": st.sync()[0], "origin": st.ledger.origin}
 
+    if settings.metrics:
+        _mount_metrics(app)
+    return app
+
+
+def _mount_metrics(app: FastAPI) -> None:
+    """``/metrics`` — only with ``gongxin serve --metrics`` (otherwise 404): the figures
+    tell an outsider how busy the log is and which rules refuse what."""
+
     @app.get(
         "/metrics",
-        summary="运行指标 Prometheus metrics",
+        summary="运行指标 Prometheus metrics (only with --metrics)",
         tags=["运维 ops"],
         response_class=PlainTextResponse,
     )
@@ -101,8 +112,6 @@ def create_app(settings: Settings, *, state: ServerState | None = None) -> FastA
         return PlainTextResponse(
             st.metrics.render(st.ledger.published()[0]), media_type=METRICS_CONTENT_TYPE
         )
-
-    return app
 
 
 def _mount_pages(app: FastAPI) -> None:

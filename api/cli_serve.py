@@ -30,13 +30,28 @@ def serve(
         int,
         typer.Option("--lookups-per-minute", min=1, help="每个地址每分钟查询次数 per address"),
     ] = 10,
-    trust_forwarded_for: Annotated[
-        bool,
+    trusted_proxy: Annotated[
+        list[str] | None,
         typer.Option(
-            "--trust-forwarded-for",
-            help="按 X-Forwarded-For 限流（仅在反向代理之后）behind a reverse proxy only",
+            "--trusted-proxy",
+            metavar="CIDR",
+            help="可信反向代理（可重复）：仅对其按 X-Forwarded-For 从右向左取客户端地址 "
+            "a reverse proxy whose X-Forwarded-For is believed (repeatable; walked from the right)",
         ),
+    ] = None,
+    trust_forwarded_for: Annotated[
+        bool, typer.Option("--trust-forwarded-for", hidden=True, help="removed")
     ] = False,
+    export_streams: Annotated[
+        int,
+        typer.Option(
+            "--export-streams",
+            min=1,
+            max=64,
+            help="每个工作进程同时导出下载数上限 concurrent GET /v1/log/export downloads per "
+            "server process; the excess gets 503 with Retry-After",
+        ),
+    ] = 2,
     workers: Annotated[
         int,
         typer.Option(
@@ -47,6 +62,38 @@ def serve(
             "database (SQLite's write lock, PostgreSQL's advisory lock)",
         ),
     ] = 1,
+    metrics: Annotated[
+        bool,
+        typer.Option(
+            "--metrics", help="提供 /metrics（默认关闭，否则 404）serve /metrics (off: 404)"
+        ),
+    ] = False,
+    header_timeout: Annotated[
+        float,
+        typer.Option(
+            "--header-timeout",
+            min=1,
+            help="请求头须在此秒数内收齐 seconds a client has to send a request's headers",
+        ),
+    ] = 10.0,  # = api.http_guard.DEFAULT_HEADER_TIMEOUT (not imported: it loads uvicorn)
+    body_timeout: Annotated[
+        float,
+        typer.Option(
+            "--body-timeout", min=1, help="请求体须在此秒数内收齐 seconds to send a request body"
+        ),
+    ] = 60.0,  # = api.http_guard.DEFAULT_BODY_TIMEOUT
+    keep_alive: Annotated[
+        float,
+        typer.Option("--keep-alive", min=0.1, help="空闲连接保持秒数 idle keep-alive seconds"),
+    ] = 5.0,
+    max_connections: Annotated[
+        int,
+        typer.Option(
+            "--max-connections",
+            min=16,
+            help="每个工作进程的连接上限，超出答 503 open connections per server process",
+        ),
+    ] = 2048,
     log_level: Annotated[str, typer.Option("--log-level", help="日志级别")] = "info",
     log_format: Annotated[
         str,
@@ -60,8 +107,21 @@ def serve(
 
     from api.app import SETTINGS_ENV, create_app
     from api.logs import log_config
+    from api.ratelimit import parse_networks
     from api.settings import Settings
 
+    if trust_forwarded_for:
+        typer.echo(
+            "✗ --trust-forwarded-for 已移除 was removed (it believed the left-most address, which "
+            "the client writes): pass --trusted-proxy CIDR for each reverse proxy instead",
+            err=True,
+        )
+        raise typer.Exit(2)
+    try:
+        parse_networks(trusted_proxy or ())
+    except ValueError as exc:
+        typer.echo(f"✗ --trusted-proxy: {exc}", err=True)
+        raise typer.Exit(2) from None
     if not read_only and not log_key_file.exists():
         typer.echo(
             f"✗ 找不到日志私钥 no log key file {log_key_file}; pass --log-key-file, or "
@@ -75,15 +135,18 @@ def serve(
         key_passphrase=os.environ.get("GONGXIN_KEY_PASSPHRASE"),
         max_body=max_body,
         lookups_per_minute=lookups_per_minute,
-        trust_forwarded_for=trust_forwarded_for,
+        trusted_proxies=tuple(trusted_proxy or ()),
+        export_streams=export_streams,
+        metrics=metrics,
     )
     typer.echo(f"公信接口 Gongxin API on http://{host}:{port}/ (docs: /docs, residents: /credits)")
     common: dict[str, Any] = {
         "host": host,
         "port": port,
         "log_level": log_level,
-        "proxy_headers": trust_forwarded_for,
+        "proxy_headers": False,  # the look-up reads X-Forwarded-For itself (api/ratelimit.py)
         "timeout_graceful_shutdown": 30,
+        **_slow_client_limits(header_timeout, body_timeout, keep_alive, max_connections),
     }
     if log_format == "json":
         common["log_config"] = log_config(log_level)
@@ -100,3 +163,27 @@ def serve(
     else:
         os.environ[SETTINGS_ENV] = settings.to_json()
         uvicorn.run("api.app:app_from_env", factory=True, workers=workers, **common)
+
+
+def _slow_client_limits(
+    header_timeout: float, body_timeout: float, keep_alive: float, max_connections: int
+) -> dict[str, Any]:
+    """uvicorn's settings against slow and many clients (docs/OPERATIONS.md "Slow clients"):
+    the guarded h11 protocol (header and body deadlines, :mod:`api.http_guard`), the idle
+    keep-alive, a 16 KiB cap on a request's head (h11's incomplete-event size: longer is
+    400), ``limit_concurrency`` (connections or requests beyond it per process get 503) and
+    the listen backlog."""
+    from api.http_guard import TIMEOUTS_ENV, GuardedH11Protocol
+
+    os.environ[TIMEOUTS_ENV] = f"{header_timeout},{body_timeout}"  # inherited by workers
+    GuardedH11Protocol.header_timeout, GuardedH11Protocol.body_timeout = (
+        header_timeout,
+        body_timeout,
+    )
+    return {
+        "http": GuardedH11Protocol,
+        "timeout_keep_alive": keep_alive,
+        "h11_max_incomplete_event_size": 16 * 1024,
+        "limit_concurrency": max_connections,
+        "backlog": 2048,
+    }

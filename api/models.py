@@ -163,7 +163,7 @@ class TraceBody(BaseModel):
 
 
 class LookupRequest(BaseModel):
-    code: str = Field(max_length=64, description="8-character lookup code 查询码")
+    code: str = Field(max_length=64, description="13-character lookup code 查询码")
 
 
 class LotBody(BaseModel):

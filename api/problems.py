@@ -13,8 +13,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.headers import SECURITY_HEADERS
 from verifier.core.errors import GongxinError, InputError, VerificationError
 
 PROBLEM_JSON = "application/problem+json"
@@ -69,8 +71,10 @@ class Problem(Exception):
         return out
 
     def response(self) -> JSONResponse:
+        # nosniff here too: a 500 is answered outside every middleware (api/headers.py).
+        headers = {**SECURITY_HEADERS, **(self.headers or {})}
         return JSONResponse(
-            self.body(), status_code=self.status, media_type=PROBLEM_JSON, headers=self.headers
+            self.body(), status_code=self.status, media_type=PROBLEM_JSON, headers=headers
         )
 
 
@@ -87,6 +91,36 @@ def from_error(exc: GongxinError) -> Problem:
     if exc.field == "database":
         return Problem(503, "log.unavailable", str(exc.message), field=exc.field)
     return Problem(400, "request.parameter", str(exc.message), field=exc.field)
+
+
+#: Seconds a client is told to wait after the database failed (``Retry-After``).
+DATABASE_RETRY_AFTER = 5
+
+
+class DatabaseUnavailable(Exception):
+    """The database itself failed (locked past its busy time-out, disk full, connection
+    lost, an I/O error): nothing of the request was written; trying again later may work.
+    Raised by :class:`api.sequencer.Sequencer` for every request of the failed group."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(f"{type(cause).__name__}: {cause}")
+        self.cause = cause
+
+    def problem(self) -> Problem:
+        return Problem(
+            503,
+            "server.database",
+            "数据库暂不可用，未写入任何内容，请稍后重试 the database failed; nothing of this "
+            "request was written — try again later",
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
+        )
+
+
+def is_database_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` is the database's failure rather than the request's: any SQLAlchemy
+    error (``OperationalError``: locked, disk full, I/O error, connection lost) or an
+    ``OSError`` (a full or read-only disk)."""
+    return isinstance(exc, SQLAlchemyError | OSError | DatabaseUnavailable)
 
 
 def not_found(what: str, ident: str) -> Problem:
@@ -122,8 +156,15 @@ def install(app: FastAPI) -> None:
         headers = dict(exc.headers) if exc.headers else None
         return Problem(exc.status_code, code, detail, headers=headers).response()
 
+    @app.exception_handler(DatabaseUnavailable)
+    async def _database(request: Request, exc: DatabaseUnavailable) -> JSONResponse:
+        log.warning("database failure on %s %s: %s", request.method, request.url.path, exc)
+        return exc.problem().response()
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if is_database_failure(exc):  # a read that met the failed database
+            return await _database(request, DatabaseUnavailable(exc))
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return Problem(
             500, "internal", "服务器内部错误，已记录 an internal error was logged"

@@ -3,26 +3,24 @@
 from __future__ import annotations
 
 import base64
-import shutil
-import tempfile
-import zipfile
-from collections.abc import Iterator
-from pathlib import Path
+import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
-from fastapi.responses import FileResponse, PlainTextResponse, StreamingResponse
-from starlette.background import BackgroundTask
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import PlainTextResponse, StreamingResponse
 
+from api.export_stream import ExportResponse, busy, export_slots, zip_stream
 from api.models import ConsistencyBody, InclusionBody
 from api.problems import Problem
 from api.state import ServerState, server
-from ledger.export import export_bundle
-from verifier.core.bundle import BUNDLE_FILES
+from ledger.export import entry_pages
 
 router = APIRouter(prefix="/v1/log", tags=["日志 log"])
 State = Annotated[ServerState, Depends(server)]
 _B64 = base64.b64encode
+#: Most entry lines one ``GET /v1/log/entries`` returns (docs/API.md §3); the whole log is
+#: ``GET /v1/log/export`` (capped in concurrency) or pages of this many.
+MAX_ENTRIES_PAGE = 10_000
 
 
 def _range(what: str, value: int, low: int, high: int) -> int:
@@ -59,17 +57,36 @@ def log_key(st: State) -> PlainTextResponse:
 def entries(
     st: State,
     start: Annotated[int, Query(ge=0, description="first index 起始序号")] = 0,
-    end: Annotated[int | None, Query(ge=0, description="end (exclusive) 结束序号（不含）")] = None,
+    end: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            description=f"end (exclusive) 结束序号（不含）; at most start + {MAX_ENTRIES_PAGE:,}, "
+            f"default min(start + {MAX_ENTRIES_PAGE:,}, size)",
+        ),
+    ] = None,
 ) -> StreamingResponse:
+    """Entry lines ``[start, end)``: at most :data:`MAX_ENTRIES_PAGE` (a larger range is 400
+    naming ``end``), read in pages on a connection of their own
+    (:func:`ledger.export.entry_pages`). Cost: O(end - start)."""
     size = st.sync()[0]
-    end = size if end is None else _range("end", end, 0, size)
+    if end is None:
+        end = min(size, start + MAX_ENTRIES_PAGE)
+    else:
+        _range("end", end, 0, size)
     _range("start", start, 0, end)
-
-    def lines() -> Iterator[bytes]:
-        for line in st.ledger.iter_lines(start, end):
-            yield line + b"\n"
-
-    return StreamingResponse(lines(), media_type="application/jsonl")
+    if end - start > MAX_ENTRIES_PAGE:
+        raise Problem(
+            400,
+            "request.parameter",
+            f"每次最多 {MAX_ENTRIES_PAGE} 条 at most {MAX_ENTRIES_PAGE} entries per request: "
+            f"end - start must be ≤ {MAX_ENTRIES_PAGE} (fetch the log in pages, or "
+            "GET /v1/log/export)",
+            field="end",
+        )
+    return StreamingResponse(
+        entry_pages(st.ledger, end, start=start), media_type="application/jsonl"
+    )
 
 
 @router.get(
@@ -120,28 +137,35 @@ def consistency(
 @router.get(
     "/export",
     summary="导出包（zip）The export bundle as one zip download (FORMAT.md §9)",
-    response_class=FileResponse,
-    responses={200: {"content": {"application/zip": {}}}},
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"application/zip": {}}},
+        503: {"description": "export.busy: every export slot is in use (Retry-After)"},
+    },
 )
-def export(st: State) -> FileResponse:
-    """Writes the bundle to a temporary directory (consistent by construction: exactly the
-    entries its checkpoint covers), zips it and streams the file. O(n) time and disk."""
-    work = Path(tempfile.mkdtemp(prefix="gongxin-export-"))
+def export(request: Request, st: State) -> StreamingResponse:
+    """The bundle of the latest checkpoint, zipped while it is sent (:mod:`api.export_stream`):
+    exactly the entries that checkpoint covers, no temporary copy. At most
+    ``--export-streams`` at a time per process; the excess gets 503 ``export.busy``."""
+    limit = st.settings.export_streams
+    release = export_slots(request.app, limit).try_acquire()
+    if release is None:
+        raise busy(limit)
     try:
-        bundle = work / "gongxin-export"
-        st.sync()
-        size = export_bundle(st.ledger, bundle)
-        archive = work / "export.zip"
-        with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            for name in BUNDLE_FILES:
-                zf.write(bundle / name, f"gongxin-export/{name}")
+        size, note = st.sync()
+        body = zip_stream(
+            entry_pages(st.ledger, size), note.encode("utf-8"), f"{st.log_vkey}\n".encode()
+        )
+        origin = re.sub(r"[^A-Za-z0-9._-]", "_", st.ledger.origin or "log")
+        return ExportResponse(
+            body,
+            release,
+            media_type="application/zip",
+            headers={
+                "Content-Disposition": f'attachment; filename="{origin}-{size}.zip"',
+                "Cache-Control": "no-store",
+            },
+        )
     except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
+        release()
         raise
-    origin = (st.ledger.origin or "log").replace("/", "_")
-    return FileResponse(
-        archive,
-        media_type="application/zip",
-        filename=f"{origin}-{size}.zip",
-        background=BackgroundTask(shutil.rmtree, work, ignore_errors=True),
-    )

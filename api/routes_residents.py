@@ -2,6 +2,12 @@
 proof against the checkpoint in the same reply, so the phone page can check it itself.
 
 The reply holds no personal data: the pseudonym, and what the public log holds anyway.
+Every reply to a look-up, error or not, carries ``Cache-Control: no-store``.
+
+Admission (api/ratelimit.py), cheapest first: the client's own token bucket (its address
+from :func:`api.ratelimit.client_address`), the body (≤ 4 KiB) and the code's form (malformed
+→ 404, a retired 8-digit code → 404 ``lookup.code_retired``, neither costs a derivation),
+then a slot among the worker's derivation slots (≤ 1 s wait, else 429), then scrypt.
 """
 
 from __future__ import annotations
@@ -10,13 +16,15 @@ import base64
 import calendar
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api.jsonbody import read_body, strict_json
 from api.models import LookupRequest, ResidentBody
 from api.problems import Problem
+from api.ratelimit import Busy, client_address
 from api.state import ServerState, server
+from ledger.residents import RetiredLookupCode, normalize_lookup_code
 from ledger.trace import lines_at
 from verifier.core import merkle
 from verifier.core.entry import parse_entry_line
@@ -28,12 +36,26 @@ router = APIRouter(prefix="/v1/residents", tags=["居民 residents"])
 State = Annotated[ServerState, Depends(server)]
 
 
-def _client(request: Request, trust_forwarded_for: bool) -> str:
-    if trust_forwarded_for:
-        forwarded = request.headers.get("x-forwarded-for", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
-    return request.client.host if request.client else "?"
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _client(request: Request, st: ServerState) -> str:
+    """The throttling key: the TCP peer, or behind a trusted proxy the right-most untrusted
+    X-Forwarded-For address."""
+    peer = request.client.host if request.client else "?"
+    trusted = st.settings.trusted_networks
+    if not trusted:
+        return client_address(peer, (), ())
+    return client_address(peer, request.headers.getlist("x-forwarded-for"), trusted)
+
+
+def _too_many(wait: int, why: str) -> Problem:
+    return Problem(
+        429,
+        "rate_limited",
+        f"{why}，请 {wait} 秒后再试 too many look-ups; retry in {wait} s",
+        headers={"Retry-After": str(wait), **NO_STORE},
+    )
 
 
 def expires_after(month: str, expiry_months: int) -> str:
@@ -55,24 +77,43 @@ def expires_after(month: str, expiry_months: int) -> str:
         }
     },
 )
-async def lookup(request: Request, st: State) -> dict[str, Any]:
+async def lookup(request: Request, response: Response, st: State) -> dict[str, Any]:
     """Balance, lots with expiry dates and history, with inclusion proofs. Throttled per
-    client address and in all (429 with ``Retry-After``)."""
-    wait = st.limiter.check(_client(request, st.settings.trust_forwarded_for))
+    client address; at most one key derivation per core at once (429 with ``Retry-After``
+    for either). Never cached (``Cache-Control: no-store``)."""
+    response.headers.update(NO_STORE)
+    try:
+        return await _lookup(request, st)
+    except Problem as problem:
+        problem.headers = {**(problem.headers or {}), **NO_STORE}
+        raise
+
+
+async def _lookup(request: Request, st: State) -> dict[str, Any]:
+    client = _client(request, st)
+    wait = st.limiter.check(client)
     if wait:
         st.metrics.lookups.inc(label_value="rate_limited")
-        raise Problem(
-            429,
-            "rate_limited",
-            f"查询过于频繁，请 {int(wait) + 1} 秒后再试 too many look-ups; retry in "
-            f"{int(wait) + 1} s",
-            headers={"Retry-After": str(int(wait) + 1)},
-        )
+        raise _too_many(int(wait) + 1, "查询过于频繁")
     value = strict_json(await read_body(request, 4096))
     code = value.get("code") if isinstance(value, dict) else None
     if not isinstance(code, str) or len(code) > 64:
         raise Problem(400, "request.json", "须提供查询码 code is required", field="code")
-    ref = await run_in_threadpool(st.register.find_by_lookup_code, code)
+    try:
+        canonical = normalize_lookup_code(code)
+    except RetiredLookupCode as exc:
+        st.metrics.lookups.inc(label_value="not_found")
+        raise Problem(404, "lookup.code_retired", str(exc), field="code") from None
+    try:
+        ref = None
+        if canonical is not None:
+            ref = await st.limiter.derivations.run(
+                lambda: run_in_threadpool(st.register.find_by_lookup_code, canonical),
+                priority=st.limiter.used(client),
+            )
+    except Busy:
+        st.metrics.lookups.inc(label_value="rate_limited")
+        raise _too_many(1, "查询繁忙") from None
     st.metrics.lookups.inc(label_value="found" if ref else "not_found")
     if ref is None:
         raise Problem(

@@ -6,7 +6,14 @@ writer thread appends: whatever arrived while the previous transaction ran is ap
 cost (group commit). Each request keeps its own atomicity
 (:meth:`ledger.log.Ledger.append_requests`): a request that breaks a rule is undone alone
 inside that transaction, so one client's bad statement never fails another client's good
-one, and costs no extra transaction. A database failure fails the whole group.
+one, and costs no extra transaction.
+
+A failure of the database itself (:func:`api.problems.is_database_failure`: locked past its
+busy time-out, disk full, I/O error, connection lost) fails the whole group — nothing of it
+was written — and every request of it gets :class:`api.problems.DatabaseUnavailable` (503
+``server.database`` with ``Retry-After``). Anything else that escapes the transaction (a bug
+a crafted submission reaches) must not fail the other clients: the group is then appended
+again one request per transaction, so that only the request that raises it fails.
 
 The same lock (:attr:`Sequencer.lock`) guards the in-memory state for readers (domain reads,
 traces, residents' look-ups), which run in the thread pool and hold it briefly.
@@ -21,6 +28,7 @@ from dataclasses import dataclass, field
 
 from api.index import PostingIndex
 from api.metrics import Metrics
+from api.problems import DatabaseUnavailable, is_database_failure
 from ledger.log import Ledger
 from ledger.records import Receipt
 from verifier.core.errors import GongxinError
@@ -94,9 +102,15 @@ class Sequencer:
         its rejection, or all of them with the database's failure."""
         try:
             outcomes = self._append([req.submissions for req in group])
-        except BaseException as exc:  # the database failed: every request fails
+        except BaseException as exc:  # the writer thread must settle every future
+            if is_database_failure(exc) or len(group) == 1:
+                failure = DatabaseUnavailable(exc) if is_database_failure(exc) else exc
+                for req in group:
+                    _resolve(req, failure)
+                return
+            # Not the database: isolate the culprit, one request per transaction.
             for req in group:
-                _resolve(req, exc)
+                self._append_group([req])
             return
         for req, outcome in zip(group, outcomes, strict=True):
             _resolve(req, outcome)

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from api.jsonbody import DEFAULT_MAX_BODY
+from api.ratelimit import Network, parse_networks
+
+
+@functools.cache
+def _networks(cidrs: tuple[str, ...]) -> tuple[Network, ...]:
+    return parse_networks(cidrs)
 
 
 @dataclass(frozen=True)
@@ -14,17 +21,26 @@ class Settings:
     """``database_url``: the ledger's database (it must hold an initialised log).
     ``log_key_file``: the log's private checkpoint key; ``None`` serves read-only (writes get
     503). ``key_passphrase``: for an encrypted key file. ``max_body``: the largest request
-    body in bytes. ``lookups_per_minute`` / ``lookups_global_per_minute``: the residents'
-    look-up throttle (docs/API.md §5). ``trust_forwarded_for``: take the client address for
-    throttling from ``X-Forwarded-For`` (only behind a reverse proxy that sets it)."""
+    body in bytes. ``lookups_per_minute``: the residents' look-up throttle per client address
+    (docs/API.md §5; there is no global one). ``trusted_proxies``: CIDRs of reverse proxies
+    whose ``X-Forwarded-For`` is believed, walked from the right (``--trusted-proxy``).
+    ``export_streams``: concurrent ``GET /v1/log/export`` downloads per server process
+    (``--export-streams``; the excess gets 503 with ``Retry-After``). ``metrics``: serve
+    ``/metrics`` (``--metrics``; otherwise it is 404)."""
 
     database_url: str
     log_key_file: Path | None
     key_passphrase: str | None = None
     max_body: int = DEFAULT_MAX_BODY
     lookups_per_minute: int = 10
-    lookups_global_per_minute: int = 600
-    trust_forwarded_for: bool = False
+    trusted_proxies: tuple[str, ...] = ()
+    export_streams: int = 2
+    metrics: bool = False
+
+    @property
+    def trusted_networks(self) -> tuple[Network, ...]:
+        """:attr:`trusted_proxies` parsed (cached; validated by ``gongxin serve``)."""
+        return _networks(self.trusted_proxies)
 
     def to_json(self) -> str:
         """For handing the settings to worker processes (``gongxin serve --workers``)."""
@@ -37,6 +53,7 @@ class Settings:
     def from_json(cls, text: str, key_passphrase: str | None = None) -> Settings:
         data = json.loads(text)
         key = data.pop("log_key_file")
+        data["trusted_proxies"] = tuple(data.get("trusted_proxies", ()))
         return cls(
             log_key_file=None if key is None else Path(key), key_passphrase=key_passphrase, **data
         )

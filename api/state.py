@@ -63,7 +63,7 @@ class ServerState:
             index,
             sequencer,
             register,
-            LookupLimiter(settings.lookups_per_minute, settings.lookups_global_per_minute),
+            LookupLimiter(settings.lookups_per_minute),
             metrics,
         )
 

@@ -7,10 +7,20 @@ still valid. Files are written under temporary names and renamed into place.
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy import URL, Engine, create_engine, event
+from sqlalchemy.pool import NullPool
 
 from ledger.log import Ledger
+from ledger.store.contract import LedgerReader
+from ledger.store.engine import sqlite_path
+from ledger.store.sql import SqlReader, SqlStore
 from verifier.core.bundle import BUNDLE_FILES, CHECKPOINT_FILE, ENTRIES_FILE, LOG_VKEY_FILE
 from verifier.core.checkpoint import parse_checkpoint_body
 from verifier.core.errors import InputError
@@ -54,6 +64,76 @@ def export_bundle(ledger: Ledger, directory: Path, *, force: bool = False) -> in
     _write_atomic(directory / CHECKPOINT_FILE, note.encode("utf-8"))
     _write_atomic(directory / LOG_VKEY_FILE, f"{ledger.log_vkey}\n".encode())
     return count
+
+
+#: Entry lines per page of :func:`entry_pages` (≈ 0.5 MiB of demo lines per page).
+PAGE_LINES = 1000
+#: Lines per chunk :func:`entry_pages` yields (≈ 32 KiB: under glibc's mmap threshold, so
+#: the buffers are reused from the allocator's free lists rather than fragmenting its arenas).
+CHUNK_LINES = 64
+#: Page cache of a bulk read's own SQLite connection, KiB (:func:`bulk_reading`).
+BULK_CACHE_KIB = 2048
+
+
+@functools.lru_cache(maxsize=8)
+def _bulk_engine(url: URL) -> Engine:
+    """An un-pooled, read-only SQLite engine with a small page cache: every connection is
+    closed (and its cache freed) when the read ends."""
+    engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _small_cache(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")
+        cur.execute("PRAGMA query_only=ON")
+        cur.close()
+
+    return engine
+
+
+@contextmanager
+def bulk_reading(ledger: Ledger) -> Iterator[LedgerReader]:
+    """A reader for a long sequential read (an export, a page of entry lines). On SQLite
+    its own connection with a :data:`BULK_CACHE_KIB` cache, closed afterwards: through the
+    pool, a scan of the log would leave up to 64 MiB of entry pages in the page cache of
+    every pooled connection it used (``ledger.store.engine``), i.e. grow the server's memory
+    with the size of the log. Elsewhere (PostgreSQL caches on its server) a pooled reader.
+    Each SELECT is its own read transaction of committed rows. Cost: one SQLite open."""
+    store = ledger.store
+    if isinstance(store, SqlStore) and sqlite_path(str(store.engine.url)) not in (
+        None,
+        ":memory:",
+    ):
+        with _bulk_engine(store.engine.url).connect() as conn:
+            yield SqlReader(conn)
+    else:
+        with store.reading() as reader:
+            yield reader
+
+
+def entry_pages(
+    ledger: Ledger, end: int, lines: int = PAGE_LINES, *, start: int = 0
+) -> Iterator[bytes]:
+    """Entry lines ``[start, end)`` as in ``entries.jsonl`` (each line and its newline), in
+    pages of up to ``lines`` lines. Each page is one short read (:func:`bulk_reading`; no
+    connection or transaction is held between pages, so a slow consumer holds nothing in
+    the database); entries below a committed checkpoint's size never change, so with
+    ``end`` that size the pages are exactly the entries that checkpoint covers. Yields
+    chunks of :data:`CHUNK_LINES` lines (a page is several chunks). Raises
+    :class:`InputError` if the database holds fewer — the caller must then not present what
+    it sent as complete. Cost: O(n) reads, O(lines) memory."""
+    cursor = start
+    while cursor < end:
+        stop = min(end, cursor + lines)
+        with bulk_reading(ledger) as reader:
+            rows = reader.lines(cursor, stop)
+        if len(rows) != stop - cursor:
+            raise InputError(f"database holds {cursor + len(rows)} entries but {end} were expected")
+        for k in range(0, len(rows), CHUNK_LINES):
+            chunk = [line for _, line in rows[k : k + CHUNK_LINES]]
+            chunk.append(b"")
+            yield b"\n".join(chunk)
+        cursor = stop
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

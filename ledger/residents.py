@@ -15,12 +15,20 @@ tables in the same database as the ledger:
 These tables are deliberately *not* append-only: they live in their own :data:`metadata`,
 so ``ledger.store.migrate.create_schema`` never creates them and its triggers never apply to them.
 
-Lookup codes (8 Crockford base-32 characters, 40 bits, shown once at enrolment) are stored
-only as ``scrypt(code, salt=pepper, n=2**14, r=8, p=1)``. The salt is one random pepper per
-register rather than one per row, so that a code can be found by an indexed equality lookup
-(a per-row salt would need one scrypt per resident per lookup); scrypt's cost (~16 MiB,
-tens of milliseconds) is what makes trying all 2^40 codes against a stolen database
-impractical. Rate-limiting guesses is the phone page's job.
+Lookup codes (13 Crockford base-32 characters, 65 random bits, shown once at enrolment as
+``XXXX-XXXX-XXXXX``) are stored only as ``scrypt(code, salt=pepper, n=2**14, r=8, p=1)``.
+The salt is one random pepper per register rather than one per row, so that a code can be
+found by an indexed equality lookup (a per-row salt would need one scrypt per resident per
+lookup); scrypt's cost (~16 MiB, tens of milliseconds) makes trying codes against a stolen
+database slow. 65 bits make guessing over the network hopeless without any global throttle:
+a million guesses a second for a year finds one of 10^6 residents' codes with probability
+≈ 10^6 × 3.2·10^13 / 2^65 ≈ 0.09 % (docs/RESIDENTS.md), and the server allows far fewer.
+
+Codes of the first release had 8 digits (40 bits), which 400 addresses could guess in weeks;
+they are *retired*: :meth:`ResidentRegister.find_by_lookup_code` raises
+:class:`RetiredLookupCode` for any 8-digit code without deriving or looking anything up
+(so a guesser learns nothing), and :meth:`ResidentRegister.new_code` gives an enrolled
+resident a fresh 13-digit one (``gongxin residents new-code R…``).
 
 Erasure (:meth:`ResidentRegister.erase`) deletes the row. On SQLite every connection of the
 register runs with ``PRAGMA secure_delete=ON`` (deleted cells and freed pages are
@@ -65,8 +73,10 @@ CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _CROCKFORD_READ = str.maketrans({"O": "0", "I": "1", "L": "1"})
 #: Register numbers: "R" and 20 Crockford digits (100 random bits).
 REGISTER_NO_DIGITS = 20
-#: Lookup codes: 8 Crockford digits (40 random bits).
-LOOKUP_CODE_LEN = 8
+#: Lookup codes: 13 Crockford digits (65 random bits), shown as XXXX-XXXX-XXXXX.
+LOOKUP_CODE_LEN = 13
+#: The retired length of the first release's lookup codes (40 bits; see the module docstring).
+RETIRED_CODE_LEN = 8
 #: The reserved ``community_secrets`` row holding the lookup-code pepper (no community
 #: name can take this value: communities match :data:`COMMUNITY_RE`).
 PEPPER_ROW = "~lookup-code-pepper"
@@ -81,6 +91,11 @@ _ID_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))
 
 class UnknownResident(InputError):
     """No resident with this register number (never enrolled, or already erased)."""
+
+
+class RetiredLookupCode(InputError):
+    """An 8-digit lookup code of the first release: retired (40 bits can be guessed); the
+    resident needs a new 13-digit code from their community office."""
 
 
 class ErasureIncomplete(GongxinError):
@@ -175,8 +190,34 @@ def new_register_no() -> str:
 
 
 def new_lookup_code() -> str:
-    """A fresh random lookup code (40 bits from :mod:`secrets`)."""
+    """A fresh random lookup code (13 Crockford digits: 65 bits from :mod:`secrets`)."""
     return "".join(secrets.choice(CROCKFORD) for _ in range(LOOKUP_CODE_LEN))
+
+
+def format_lookup_code(code: str) -> str:
+    """A 13-digit code as people are shown it: ``XXXX-XXXX-XXXXX`` (other text unchanged)."""
+    if len(code) != LOOKUP_CODE_LEN:
+        return code
+    return f"{code[:4]}-{code[4:8]}-{code[8:]}"
+
+
+def normalize_lookup_code(code: object) -> str | None:
+    """The canonical form of a lookup code as typed: 13 Crockford digits, upper case, with
+    spaces and hyphens dropped and O read as 0, I and L as 1; ``None`` for anything else
+    (including over 64 characters). :class:`RetiredLookupCode` for an 8-digit code of the
+    first release. O(len), no key derivation."""
+    if not isinstance(code, str) or len(code) > 64:
+        return None
+    value = _crockford(code)
+    if any(c not in CROCKFORD for c in value):
+        return None
+    if len(value) == RETIRED_CODE_LEN:
+        raise RetiredLookupCode(
+            "这是停用的 8 位旧查询码，请到社区领取新的 13 位查询码 — an old 8-character lookup "
+            "code (retired); ask the community office for a new 13-character one",
+            field="code",
+        )
+    return value if len(value) == LOOKUP_CODE_LEN else None
 
 
 def _now() -> str:
@@ -266,12 +307,8 @@ class ResidentRegister:
         id_no = None if id_number is None else check_id_number(id_number)
         tel = None if phone is None else check_phone(phone)
         register_no = new_register_no() if register_no is None else check_register_no(register_no)
-        given = None if lookup_code is None else _crockford(lookup_code)
-        if given is not None and (
-            len(given) != LOOKUP_CODE_LEN or any(c not in CROCKFORD for c in given)
-        ):
-            raise InputError(f"must be {LOOKUP_CODE_LEN} Crockford digits", field="lookup_code")
-        for _ in range(8):  # a lookup-code clash (40 bits) is rare; draw again
+        given = None if lookup_code is None else _given_code(lookup_code)
+        for _ in range(8):  # a lookup-code clash (65 bits) is all but impossible; draw again
             code = new_lookup_code() if given is None else given
             code_hash = self._hash_code(code)
             try:
@@ -301,6 +338,32 @@ class ResidentRegister:
                     field="id_number",
                 ) from None
             return Enrolment(register_no, community, ref, code)
+        raise InputError("could not draw a free lookup code; try again", field="lookup_code")
+
+    def new_code(self, register_no: str, *, lookup_code: str | None = None) -> str:
+        """Give the enrolled resident ``register_no`` a new lookup code (random unless
+        given) and return it; their old code stops working at once. For lost codes and for
+        residents holding a retired 8-digit code. :class:`UnknownResident` if not enrolled;
+        :class:`InputError` if a given code is malformed or taken. Cost: one scrypt and one
+        short write transaction."""
+        no = check_register_no(register_no)
+        given = None if lookup_code is None else _given_code(lookup_code)
+        for _ in range(8):
+            code = new_lookup_code() if given is None else given
+            code_hash = self._hash_code(code)
+            with _writing(self.engine) as conn:
+                if _taken(conn, resident_register.c.lookup_hash, code_hash):
+                    if given is not None:
+                        raise InputError("lookup code already in use", field="lookup_code")
+                    continue
+                done = conn.execute(
+                    resident_register.update()
+                    .where(resident_register.c.register_no == no)
+                    .values(lookup_hash=code_hash)
+                ).rowcount
+            if not done:
+                raise UnknownResident("no such resident in the register", field="register_no")
+            return code
         raise InputError("could not draw a free lookup code; try again", field="lookup_code")
 
     def adopt_secret(self, community: str, secret: bytes) -> None:
@@ -337,12 +400,12 @@ class ResidentRegister:
 
     def find_by_lookup_code(self, code: str) -> str | None:
         """The resident_ref whose lookup code is ``code``, or ``None`` (also for anything
-        that is not 8 Crockford digits; case, spaces, hyphens and O/I/L are forgiven).
-        Cost: one scrypt and one indexed read. Callers facing the public must rate-limit."""
-        if not isinstance(code, str) or len(code) > 64:
-            return None
-        value = _crockford(code)
-        if len(value) != LOOKUP_CODE_LEN or any(c not in CROCKFORD for c in value):
+        that is not 13 Crockford digits; case, spaces, hyphens and O/I/L are forgiven).
+        :class:`RetiredLookupCode` for an 8-digit code (see :func:`normalize_lookup_code`).
+        Cost: one scrypt (~16 MiB for tens of ms) and one indexed read; none for malformed
+        or retired codes. Callers facing the public must cap concurrent calls."""
+        value = normalize_lookup_code(code)
+        if value is None:
             return None
         code_hash = self._hash_code(value)
         with self.engine.connect() as conn:
@@ -409,6 +472,18 @@ class ResidentRegister:
             with self.engine.connect() as conn:
                 conn = conn.execution_options(isolation_level="AUTOCOMMIT")
                 conn.exec_driver_sql(f"VACUUM FULL {resident_register.name}")
+
+
+def _given_code(text: str) -> str:
+    """A lookup code given to :meth:`ResidentRegister.enrol` / ``new_code``, canonical;
+    :class:`InputError` (field ``lookup_code``) unless it is 13 Crockford digits."""
+    try:
+        value = normalize_lookup_code(text)
+    except RetiredLookupCode:
+        value = None
+    if value is None:
+        raise InputError(f"must be {LOOKUP_CODE_LEN} Crockford digits", field="lookup_code")
+    return value
 
 
 def _secure_delete_on(dbapi_conn: Any, _record: Any) -> None:

@@ -330,7 +330,7 @@ def test_resident_lookup_proves_every_entry(http: httpx.Client, template: DemoTe
         assert item["balance_after"] == running
     text = r.text
     assert resident["register_no"] not in text and "示例居民" not in text
-    missing = http.post("/v1/residents/lookup", json={"code": "00000000"})
+    missing = http.post("/v1/residents/lookup", json={"code": "0000-0000-00000"})
     assert missing.status_code == 404 and missing.json()["code"] == "not_found"
 
 
@@ -406,7 +406,7 @@ def test_docs_page_is_served_without_internet(http: httpx.Client) -> None:
 
 def test_lookups_are_rate_limited(template: DemoTemplate, tmp_path: Path) -> None:
     with live_server(template, tmp_path, "--lookups-per-minute", "3") as s, s.client() as c:
-        codes = [c.post("/v1/residents/lookup", json={"code": "ZZZZZZZZ"}) for _ in range(5)]
+        codes = [c.post("/v1/residents/lookup", json={"code": "ZZZZZZZZZZZZZ"}) for _ in range(5)]
         assert [r.status_code for r in codes[:3]] == [404, 404, 404]
         assert codes[4].status_code == 429
         assert int(codes[4].headers["retry-after"]) >= 1

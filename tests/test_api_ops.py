@@ -25,7 +25,8 @@ JSON = {"content-type": "application/json"}
 def server(
     demo_log: DemoTemplate, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
-    with live_server(demo_log, tmp_path_factory.mktemp("ops"), "--log-level", "info") as s:
+    workdir = tmp_path_factory.mktemp("ops")
+    with live_server(demo_log, workdir, "--log-level", "info", "--metrics") as s:
         yield s
 
 
@@ -60,7 +61,7 @@ def test_metrics_count_what_happened(server: LiveServer, demo_log: DemoTemplate)
         assert http.post("/v1/statements/batch", content=body, headers=JSON).status_code == 201
         dup = appropriation(demo_log, "F-M-0")  # same fund id, new statement: a rule
         assert http.post("/v1/statements", content=dup, headers=JSON).status_code == 422
-        http.post("/v1/residents/lookup", json={"code": "00000000"})
+        http.post("/v1/residents/lookup", json={"code": "0000000000000"})
         after = http.get("/metrics").text
         size = http.get("/healthz").json()["tree_size"]
     assert (

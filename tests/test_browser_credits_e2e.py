@@ -169,15 +169,44 @@ def test_e2e_typed_code_and_unknown_code(
     page.fill("#code", f" {code[:4]} {code[4:]} ")
     page.click("#submit")
     assert _wait_mark(page)[0] == "ok"
-    page.fill("#code", "ZZZZ-ZZZZ" if code != "zzzzzzzz" else "YYYY-YYYY")
+    page.fill("#code", "ZZZZ-ZZZZ-ZZZZZ" if code != "zzzz-zzzz-zzzzz" else "YYYY-YYYY-YYYYY")
     page.click("#submit")
     page.wait_for_selector("#message:not([hidden])")
     assert "查询码不正确" in (page.text_content("#message") or "")
     assert page.is_hidden("#result")
     page.fill("#code", "abc")
     page.click("#submit")
-    assert "8 位" in (page.text_content("#message") or "")
+    assert "13 位" in (page.text_content("#message") or "")
+    page.fill("#code", "abcd-1234")  # an old 8-character code: retired, said so, no request
+    page.click("#submit")
+    assert "停用的 8 位旧查询码" in (page.text_content("#message") or "")
     assert all("404" in e for e in errors), errors  # only the unknown code's reply
+    page.close()
+
+
+def test_e2e_code_leaves_the_address_bar_and_history(
+    browser: Browser, live: LiveServer, demo: DemoTemplate
+) -> None:
+    """Opened from a QR code (``#code=…&k=…``), the page reads the code, then replaces the
+    URL (no new history entry) with one holding only the key id: the code is neither in the
+    address bar nor in any history entry, and the look-up still verifies. The reply is
+    ``Cache-Control: no-store``."""
+    code = _resident(demo)["lookup_code"]
+    key_id = demo.log_vkey.split("+")[1]
+    page = browser.new_page()
+    page.goto(f"{live.url}/healthz")  # a first history entry, to go back to
+    with page.expect_response(LOOKUP) as response:
+        page.goto(f"{live.url}/credits#code={code}&k={key_id}")
+    assert response.value.headers["cache-control"] == "no-store"
+    assert _wait_mark(page)[0] == "ok"
+    assert page.url == f"{live.url}/credits#k={key_id}"
+    assert page.evaluate("location.href").endswith(f"#k={key_id}")
+    assert page.evaluate("history.length") == 3  # about:blank, /healthz, this: replaced
+    assert page.input_value("#code") == code  # still there to look up again
+    page.go_back()
+    assert page.url == f"{live.url}/healthz"
+    page.go_forward()
+    assert page.url == f"{live.url}/credits#k={key_id}"
     page.close()
 
 

@@ -197,14 +197,21 @@ def test_page_helpers(unit_page: Page) -> None:
     """credits.js: forgiving code entry, fragment parsing and problem messages."""
     got = unit_page.evaluate(
         """() => { const C = self.GongxinCredits;
-          return [["abcd-efgh", " ab cd ef gh ", "0ILO-1234", "ABCDEFG", "ABCDEFGU", "ABCD–EFGH"]
+          return [["abcd-efgh-jkmnp", " ab cd ef gh jk mn p ", "0ILO-1234-56789",
+                   "ABCDEFGHJKMN", "ABCDEFGHJKMNU", "ABCD–EFGH–JKMNP", "ABCD-EFGH"]
                     .map(C.normalizeCode),
                   C.parseFragment("#code=abcd-efgh&k=0A1B2C3D"), C.parseFragment(""),
                   C.problemMessage(429, {title: "请求过于频繁"}, "42").zh,
-                  C.problemMessage(422, {title: "标题", detail: "细节"}, null).zh]; }"""
+                  C.problemMessage(422, {title: "标题", detail: "细节"}, null).zh,
+                  ["abcd-efgh", "ABCD-EFGH-JKMNP", "abcdefg"].map(C.isRetiredCode),
+                  C.problemMessage(404, {type: "urn:gongxin:problem:lookup.code_retired"}).zh,
+                  C.problemMessage(404, {type: "urn:gongxin:problem:not_found"}).zh]; }"""
     )
-    assert got[0] == ["ABCDEFGH", "ABCDEFGH", "0110-1234".replace("-", ""), None, None, "ABCDEFGH"]
+    full = "ABCDEFGHJKMNP"
+    assert got[0] == [full, full, "0110123456789", None, None, full, None]
     assert got[1] == {"code": "abcd-efgh", "keyId": "0A1B2C3D", "keyIdValid": True}
     assert got[2] == {"code": "", "keyId": "", "keyIdValid": True}
     assert "42 秒" in got[3]
     assert got[4] == "标题：细节"
+    assert got[5] == [True, False, False]
+    assert "13 位" in got[6] and "查询码不正确" in got[7]

@@ -17,7 +17,12 @@ from typer.testing import CliRunner
 from ledger import residents
 from ledger.cli.main import app
 from ledger.export import export_bundle
-from ledger.residents import ResidentRegister, UnknownResident
+from ledger.residents import (
+    ResidentRegister,
+    RetiredLookupCode,
+    UnknownResident,
+    format_lookup_code,
+)
 from verifier.cli.bundle import verify_bundle
 from verifier.core.errors import InputError
 from verifier.rules.pseudonym import resident_ref
@@ -148,17 +153,48 @@ def test_input_is_normalised_and_duplicates_refused(register: ResidentRegister) 
 # -- lookup codes -------------------------------------------------------------------------------
 
 
+def test_retired_8_digit_codes_are_refused_and_new_code_replaces_them(
+    register: ResidentRegister, tmp_path: Path
+) -> None:
+    """An 8-digit code of the first release (40 bits) no longer finds anyone, even its own
+    resident's: RetiredLookupCode says why. `new-code` gives a 13-digit one; the old
+    13-digit code then stops working."""
+    old = "ABCD1234"
+    e = register.enrol("chunjiang", NAME, None, None, lookup_code="abcd-efgh-jkmnp")
+    with register.engine.begin() as conn:  # a register row from the first release
+        conn.exec_driver_sql(
+            "UPDATE resident_register SET lookup_hash = ? WHERE register_no = ?",
+            (register._hash_code(old), e.register_no),
+        )
+    for typed in (old, "abcd-1234", " ab cd 12 34 "):
+        with pytest.raises(RetiredLookupCode, match="13"):
+            register.find_by_lookup_code(typed)
+    with pytest.raises(InputError, match="13 Crockford"):
+        register.enrol("chunjiang", "王五", None, None, lookup_code=old)
+    fresh = register.new_code(e.register_no)
+    assert len(fresh) == 13 and register.find_by_lookup_code(fresh) == e.resident_ref
+    again = register.new_code(e.register_no, lookup_code="0000-1111-22222")
+    assert again == "0000111122222" and register.find_by_lookup_code(fresh) is None
+    with pytest.raises(InputError, match="already in use"):
+        register.new_code(e.register_no, lookup_code=again)
+    with pytest.raises(UnknownResident):
+        register.new_code("R" + "0" * 20)
+
+
 def test_lookup_code_finds_the_ref_and_a_wrong_code_does_not(register: ResidentRegister) -> None:
     e = register.enrol("chunjiang", NAME, ID_NUMBER, PHONE)
     other = register.enrol("chunjiang", "李四", None, None)
     code = e.lookup_code
-    assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{8}", code)
+    assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{13}", code)
     assert register.find_by_lookup_code(code) == e.resident_ref
     assert register.find_by_lookup_code(f" {code[:4].lower()}-{code[4:]} ") == e.resident_ref
+    grouped = format_lookup_code(code)
+    assert re.fullmatch(r"\w{4}-\w{4}-\w{5}", grouped)
+    assert register.find_by_lookup_code(grouped.lower()) == e.resident_ref
     assert register.find_by_lookup_code(other.lookup_code) == other.resident_ref
     wrong = code[:-1] + ("0" if code[-1] != "0" else "1")
     assert register.find_by_lookup_code(wrong) is None
-    for junk in ("", code[:7], code + "0", "U" * 8, "x" * 10_000):
+    for junk in ("", code[:12], code + "0", "U" * 13, "x" * 10_000):
         assert register.find_by_lookup_code(junk) is None
     # only a hash of the code is stored
     with register.engine.connect() as conn:
@@ -304,12 +340,18 @@ def test_cli_enrol_ref_erase(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
               "--phone", PHONE)  # fmt: skip
     register_no = re.search(r"register number: (R\w{20})", out)
     ref = re.search(r"resident_ref: ([0-9a-f]{32})", out)
-    code = re.search(r"lookup code: (\w{8})", out)
+    code = re.search(r"lookup code: (\w{4}-\w{4}-\w{5})\n", out)
     assert register_no and ref and code
     assert "只显示这一次" in out
     assert run("ref", register_no[1]).strip() == ref[1]
     with ResidentRegister.open(db) as reg:
         assert reg.find_by_lookup_code(code[1]) == ref[1]
+    new = re.search(r"lookup code: (\w{4}-\w{4}-\w{5})\n", run("new-code", register_no[1]))
+    assert new and new[1] != code[1]
+    with ResidentRegister.open(db) as reg:
+        assert reg.find_by_lookup_code(new[1]) == ref[1]
+        assert reg.find_by_lookup_code(code[1]) is None
+    assert "输入错误" in run("new-code", "R" + "0" * 20, code=2)
 
     assert "input error" in run("enrol", "--community", "chunjiang", "--name", NAME,
                                 "--id-number", ID_NUMBER[:17] + "Y", code=2)  # fmt: skip

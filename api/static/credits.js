@@ -8,21 +8,34 @@
 (function (root) {
   "use strict";
 
-  var CROCKFORD = /^[0-9A-HJKMNP-TV-Z]{8}$/;
+  var CROCKFORD = /^[0-9A-HJKMNP-TV-Z]{13}$/;
+  var RETIRED = /^[0-9A-HJKMNP-TV-Z]{8}$/;
+  var RETIRED_MESSAGE = {
+    zh: "这是停用的 8 位旧查询码，请到社区领取新的 13 位查询码。",
+    en: "This is an old 8-character code, no longer in use. Ask your community office for a new 13-character one.",
+  };
 
   // ------------------------------------------------------------------ pure helpers
 
-  /* A lookup code as typed: upper-cased, spaces and hyphens dropped, O read as 0 and I, L
-   * as 1 (as the server forgives them). Returns the 8 characters, or null if it cannot be
-   * a code. */
-  function normalizeCode(text) {
+  /* A lookup code as typed, upper-cased, spaces and hyphens dropped, O read as 0 and I, L
+   * as 1 (as the server forgives them). */
+  function canonicalCode(text) {
     var s = String(text || "").replace(/[\s\-\u2010-\u2015\uff0d]/g, "").toUpperCase();
-    s = s.replace(/O/g, "0").replace(/[IL]/g, "1");
+    return s.replace(/O/g, "0").replace(/[IL]/g, "1");
+  }
+
+  /* The 13 characters of a lookup code as typed (XXXX-XXXX-XXXXX), or null if it cannot
+   * be one. */
+  function normalizeCode(text) {
+    var s = canonicalCode(text);
     return CROCKFORD.test(s) ? s : null;
   }
 
-  /* The URL fragment "#code=XXXXXXXX&k=abcd1234" as {code, keyId}; "" for what is absent.
-   * The fragment never reaches the server. */
+  /* Whether the text is a retired 8-character code of the first release. */
+  function isRetiredCode(text) { return RETIRED.test(canonicalCode(text)); }
+
+  /* The URL fragment "#code=XXXX-XXXX-XXXXX&k=abcd1234" as {code, keyId}; "" for what is
+   * absent. The fragment never reaches the server. */
   function parseFragment(hash) {
     var params = new URLSearchParams(String(hash || "").replace(/^#/, ""));
     var k = params.get("k") || "";
@@ -39,6 +52,9 @@
         zh: "查询过于频繁，请等待" + wait + "后再试。",
         en: "Too many look-ups. Please wait " + (secs > 0 ? secs + " s" : "a moment") + " and try again.",
       };
+    }
+    if (status === 404 && problem && /:lookup\.code_retired$/.test(String(problem.type || ""))) {
+      return RETIRED_MESSAGE;
     }
     if (status === 404) {
       return { zh: "查询码不正确，请核对后重试。", en: "Unknown lookup code. Please check it and try again." };
@@ -182,6 +198,15 @@
     }).then(function () { dom.submit.disabled = false; });
   }
 
+  /* Once the fragment is read, take the code out of the address bar and of this history
+   * entry (replaceState: no new entry), keeping only the key id, so that the code is not
+   * left on screen, in the back/forward list or in a bookmark of the page. */
+  function forgetCode(fragment) {
+    if (!fragment.code || !root.history || !root.history.replaceState) return;
+    var keep = fragment.keyId && fragment.keyIdValid ? "#k=" + fragment.keyId : "";
+    root.history.replaceState(root.history.state, "", location.pathname + location.search + keep);
+  }
+
   function start() {
     var $ = function (id) { return document.getElementById(id); };
     var dom = {
@@ -191,6 +216,7 @@
       history: $("history"), historyEmpty: $("history-empty"), keyid: $("keyid"),
     };
     var fragment = parseFragment(location.hash);
+    forgetCode(fragment);
     try {
       dom.keyid.textContent = root.GongxinVerify.parseVerifierKey(pinnedKey()).keyIdHex;
     } catch (e) {
@@ -200,7 +226,8 @@
       ev.preventDefault();
       var code = normalizeCode(dom.input.value);
       if (!code) {
-        showMessage(dom, { zh: "查询码应为 8 位字母或数字。", en: "A lookup code has 8 letters and digits." });
+        showMessage(dom, isRetiredCode(dom.input.value) ? RETIRED_MESSAGE
+          : { zh: "查询码应为 13 位字母或数字。", en: "A lookup code has 13 letters and digits." });
         return;
       }
       lookup(dom, code, fragment);
@@ -216,6 +243,7 @@
 
   root.GongxinCredits = {
     normalizeCode: normalizeCode,
+    isRetiredCode: isRetiredCode,
     parseFragment: parseFragment,
     problemMessage: problemMessage,
     itemLabel: itemLabel,

@@ -14,7 +14,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from ledger.cli.options import DEFAULT_DB, DbOption
-from ledger.residents import ErasureIncomplete, ResidentRegister
+from ledger.residents import ErasureIncomplete, ResidentRegister, format_lookup_code
 from verifier.core.errors import GongxinError, InputError
 
 residents_app = typer.Typer(
@@ -65,8 +65,25 @@ def enrol(
     typer.echo(f"✓ 已登记 enrolled in community {e.community}")
     typer.echo(f"登记号 register number: {e.register_no}")
     typer.echo(f"账本化名 resident_ref: {e.resident_ref}")
-    typer.echo(f"查询码 lookup code: {e.lookup_code}")
+    _show_code(e.lookup_code)
+
+
+def _show_code(code: str) -> None:
+    typer.echo(f"查询码 lookup code: {format_lookup_code(code)}")
     typer.echo("  查询码只显示这一次，请交给居民本人 — shown only once; give it to the resident.")
+
+
+@residents_app.command("new-code")
+def new_code(
+    register_no: Annotated[str, typer.Argument(help="登记号 register number, R…")],
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """换发查询码 — give REGISTER_NO a new 13-character lookup code (lost code, or an old
+    8-character one, which no longer works); the previous code stops working at once."""
+    with _register(db) as register:
+        code = register.new_code(register_no)
+    typer.echo(f"✓ 已换发 new lookup code for {register_no.strip()}")
+    _show_code(code)
 
 
 @residents_app.command("ref")

@@ -11,12 +11,16 @@ demo only: real codes are random and shown once.
 from __future__ import annotations
 
 import base64
-import csv
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from ledger.demo.cast import COMMUNITIES, CROCKFORD
+from ledger.sheets.cells import SafeCsvWriter
+
+#: The length of a lookup code (``ledger.residents.LOOKUP_CODE_LEN``; not imported, so that
+#: the scenario needs no database packages).
+LOOKUP_CODE_LEN = 13
 
 _FROM_BASE32 = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", CROCKFORD)
 #: The file (in the demo's keys directory) listing the enrolled demo residents.
@@ -35,9 +39,10 @@ def demo_register_no(seed: int, community: str, i: int) -> str:
 
 
 def demo_lookup_code(seed: int, register_no: str) -> str:
-    """The demo resident's lookup code (8 Crockford digits, derived: demo only)."""
+    """The demo resident's lookup code (13 Crockford digits, 65 bits, as real codes have;
+    derived from the seed: demo only)."""
     h = hashlib.sha256(f"gongxin-demo/{seed}/lookup/{register_no}".encode())
-    return base64.b32encode(h.digest()[:5]).decode().translate(_FROM_BASE32)
+    return base64.b32encode(h.digest()[:10]).decode()[:LOOKUP_CODE_LEN].translate(_FROM_BASE32)
 
 
 @dataclass(frozen=True)
@@ -83,13 +88,24 @@ def enrol_demo_residents(
 
 
 def write_residents_file(residents: list[DemoResident], keys_dir: Path) -> Path:
-    """List the demo residents and their lookup codes in ``keys_dir``/:data:`RESIDENTS_FILE`."""
+    """List the demo residents and their lookup codes (grouped ``XXXX-XXXX-XXXXX``, as a
+    resident is shown theirs) in ``keys_dir``/:data:`RESIDENTS_FILE`."""
     path = keys_dir / RESIDENTS_FILE
     with path.open("w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh)
+        w = SafeCsvWriter(fh)  # text never starts a formula (ledger.sheets.cells)
         w.writerow(["community", "register_no", "resident_ref", "lookup_code", "balance_points"])
         for r in residents:
             w.writerow(
-                [r.community, r.register_no, r.resident_ref, r.lookup_code, r.balance_points]
+                [
+                    r.community,
+                    r.register_no,
+                    r.resident_ref,
+                    _grouped(r.lookup_code),
+                    r.balance_points,
+                ]
             )
     return path
+
+
+def _grouped(code: str) -> str:
+    return f"{code[:4]}-{code[4:8]}-{code[8:]}"

@@ -12,7 +12,9 @@ checkpoint, so the figures are those of exactly that checkpoint.
 providers, 积分 credits by community, and 说明 (about: origin, tree size, checkpoint,
 generation time). Money appears twice: yuan with two decimals (a number, formatted
 ``#,##0.00``) and the integer fen the log holds; every row lists the entry indices its
-figures come from. The header row is bold and frozen.
+figures come from. The header row is bold and frozen. Text from the log is written as text
+cells, never formulas, with ``'`` before a leading ``= + - @``, tab or carriage return
+(:mod:`ledger.sheets.cells`).
 
 Cost: the replay is O(n) (about 0.1 ms per entry); the workbook is O(funds + contracts +
 payments + parties).
@@ -29,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.log import Ledger
+from ledger.sheets.cells import append_row
 from verifier.core import compact_range, merkle
 from verifier.core.checkpoint import open_checkpoint, parse_checkpoint_body
 from verifier.core.entry import parse_entry_line
@@ -219,7 +222,7 @@ def _sheet(book: Any, title: str, columns: Sequence[Col], rows: Sequence[dict[st
         headers += (
             [f"{c.header}（元）", f"{c.header}（分 fen）"] if c.kind == "money" else [c.header]
         )
-    ws.append(headers)
+    append_row(ws, headers)
     for r in rows:
         cells: list[Any] = []
         for c in columns:
@@ -230,7 +233,7 @@ def _sheet(book: Any, title: str, columns: Sequence[Col], rows: Sequence[dict[st
                 cells.append(_indices_text(value))
             else:
                 cells.append(value)
-        ws.append(cells)
+        append_row(ws, cells)
     bold = Font(bold=True)
     for cell in ws[1]:
         cell.font = bold
@@ -251,7 +254,7 @@ def _about(book: Any, report: dict[str, Any], generated: datetime) -> None:
 
     v, t = report["verification"], report["totals"]
     ws = book.create_sheet("说明")
-    ws.append(["项目 item", "内容 value"])
+    append_row(ws, ["项目 item", "内容 value"])
     rows: list[tuple[str, Any]] = [
         ("日志 log origin", v.get("origin")),
         ("条目数 tree size", v.get("tree_size")),
@@ -273,7 +276,7 @@ def _about(book: Any, report: dict[str, Any], generated: datetime) -> None:
         ),
     ]
     for row in rows:
-        ws.append(list(row))
+        append_row(ws, row)
     for cell in ws[1]:
         cell.font = Font(bold=True)
     ws.freeze_panes = "A2"
