@@ -400,3 +400,19 @@ def test_deep_input_is_a_canonical_error_never_a_crash(levels: int) -> None:
     for data in (b"[" * levels + b"]" * levels, b'{"a":' * levels + b"1" + b"}" * levels):
         with pytest.raises(CanonicalError):
             parse_canonical(data)
+
+
+@pytest.mark.parametrize("authorities", [True, 7, "key", {"a": 1}, None])
+def test_a_genesis_whose_authorities_are_not_a_list_is_a_rule_error(authorities: object) -> None:
+    """Regression (found by hypothesis in CI): the size check must not iterate a non-list; the
+    body shape is the registry's verdict, never a TypeError."""
+    body = {
+        "origin": "gongxin.example/x",
+        "log_key": "gongxin.example/x+ba0665ce+AYqI4910CfGV/VLbLTy6XXLKZwm/HZQSG/N0iAG0D29c",
+        "authorities": authorities,
+        "format": 2,
+    }
+    try:
+        kinds.KINDS["log.genesis"].check_body(body, 0)
+    except VerificationError as exc:
+        assert exc.rule == "entry.body"

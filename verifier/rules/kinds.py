@@ -259,7 +259,7 @@ def _key_body_sizes(kind: str, body: dict[str, Any]) -> tuple[str, str] | None:
         return "authorities", f"must list at most {MAX_AUTHORITIES} keys"
     names = {"log.genesis": ["origin", "log_key"], "key.grant": ["key"]}.get(kind, [])
     named = [(m, body.get(m)) for m in names] + [
-        (f"authorities[{n}]", v) for n, v in enumerate(auths or ())
+        (f"authorities[{n}]", v) for n, v in enumerate(auths if type(auths) is list else ())
     ]
     for member, v in named:
         if type(v) is str and len(v.split("+", 1)[0]) > MAX_KEY_NAME:
