@@ -30,6 +30,7 @@ from api import (
     routes_write,
 )
 from api.headers import NoSniff
+from api.memory import pin_mmap_threshold
 from api.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from api.models import Health
 from api.settings import Settings
@@ -59,6 +60,7 @@ def create_app(settings: Settings, *, state: ServerState | None = None) -> FastA
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pin_mmap_threshold()  # each worker process: see api/memory.py
         opened = state if state is not None else ServerState.open(settings)
         app.state.server = opened
         app.state.log_vkey = opened.log_vkey

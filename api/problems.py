@@ -161,6 +161,16 @@ def install(app: FastAPI) -> None:
         log.warning("database failure on %s %s: %s", request.method, request.url.path, exc)
         return exc.problem().response()
 
+    # Registered by class so that Starlette's inner ExceptionMiddleware answers them: an error
+    # that reaches the catch-all ``Exception`` handler below is answered by the outer
+    # ServerErrorMiddleware, which then re-raises it, and uvicorn cuts the connection (a read
+    # that met a crashed PostgreSQL got "connection reset" instead of its 503 —
+    # tests/test_api_database_failure_pg.py).
+    @app.exception_handler(SQLAlchemyError)
+    @app.exception_handler(OSError)
+    async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+        return await _database(request, DatabaseUnavailable(exc))
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         if is_database_failure(exc):  # a read that met the failed database

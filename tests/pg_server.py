@@ -47,6 +47,23 @@ def _as_owner(cmd: list[str]) -> list[str]:
 class PgServer:
     port: int
     datadir: Path
+    #: ``pg_ctl -o`` options the cluster was started with, and its log file.
+    options: str = ""
+    log: Path | None = None
+
+    def crash(self) -> None:
+        """Stop the server as a crash would (``pg_ctl stop -m immediate``: no checkpoint,
+        connections cut); :meth:`start` brings it back with crash recovery."""
+        subprocess.run(
+            _as_owner([pg_bin("pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "stop"]),
+            check=True,
+            capture_output=True,
+        )
+
+    def start(self) -> None:
+        """Start the (stopped) server again on the same port and wait until it accepts."""
+        _start(self.datadir, self.options, self.log)
+        _wait_accepting(self.port)
 
     def url(self, database: str) -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
@@ -89,6 +106,19 @@ def pg_server() -> Iterator[PgServer]:
         capture_output=True,
     )
     options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=on"
+    _start(datadir, options, root / "server.log")
+    try:
+        _wait_accepting(port)
+        yield PgServer(port, datadir, options, root / "server.log")
+    finally:
+        subprocess.run(
+            _as_owner([pg_bin("pg_ctl"), "-D", str(datadir), "-m", "fast", "stop"]),
+            capture_output=True,
+        )
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _start(datadir: Path, options: str, log: Path | None) -> None:
     subprocess.run(
         _as_owner(
             [
@@ -100,28 +130,22 @@ def pg_server() -> Iterator[PgServer]:
                 "-w",
                 "-t",
                 "60",
-                "-l",
-                str(root / "server.log"),
+                *(["-l", str(log)] if log is not None else []),
                 "start",
             ]
         ),
         check=True,
         capture_output=True,
     )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=postgres").close()
-                break
-            except psycopg.OperationalError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        yield PgServer(port, datadir)
-    finally:
-        subprocess.run(
-            _as_owner([pg_bin("pg_ctl"), "-D", str(datadir), "-m", "fast", "stop"]),
-            capture_output=True,
-        )
-        shutil.rmtree(root, ignore_errors=True)
+
+
+def _wait_accepting(port: int) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=postgres").close()
+            return
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
