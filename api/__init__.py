@@ -8,7 +8,6 @@ uvicorn. Modules, one purpose each:
 - :mod:`api.jsonbody`   reading request bodies: size limit, strict JSON, canonical submissions;
 - :mod:`api.sequencer`  the single writer: group commit of concurrent submissions;
 - :mod:`api.receipts`   receipts with inclusion proofs;
-- :mod:`api.index`      a live index of postings, for traces and residents' histories;
 - :mod:`api.ratelimit`  throttling resident look-ups;
 - ``api.routes_*``      the routes, by audience.
 """

@@ -94,6 +94,15 @@ def serve(
             help="每个工作进程的连接上限，超出答 503 open connections per server process",
         ),
     ] = 2048,
+    snapshot_every: Annotated[
+        int,
+        typer.Option(
+            "--snapshot-every",
+            min=0,
+            help="每写入这么多条目（及停止时）保存一次状态快照，0 为不保存 store a rule-state "
+            "snapshot after this many entries and at shutdown (0: never)",
+        ),
+    ] = 100_000,  # = ledger.snapshots.DEFAULT_EVERY (not imported: keep the CLI light)
     log_level: Annotated[str, typer.Option("--log-level", help="日志级别")] = "info",
     log_format: Annotated[
         str,
@@ -138,6 +147,7 @@ def serve(
         trusted_proxies=tuple(trusted_proxy or ()),
         export_streams=export_streams,
         metrics=metrics,
+        snapshot_every=snapshot_every,
     )
     typer.echo(f"公信接口 Gongxin API on http://{host}:{port}/ (docs: /docs, residents: /credits)")
     common: dict[str, Any] = {

@@ -1,6 +1,7 @@
 """Public domain reads (docs/API.md §4, 政府信息公开): funds, contracts, payments, providers
-and their traces, from the replayed rulebook state (FORMAT.md §10) and the live posting
-index. Every object names the entry that created it (``index``)."""
+and their traces, from the replayed rulebook state (FORMAT.md §10) and the ``postings``
+index in the database (:mod:`ledger.postings`). Every object names the entry that created it
+(``index``)."""
 
 from __future__ import annotations
 
@@ -22,9 +23,8 @@ from api.models import (
 )
 from api.problems import not_found
 from api.state import ServerState, server
-from ledger.trace import TARGET_NAMES, assemble_trace, lines_at
-from verifier.core.entry import parse_entry_line
-from verifier.rules import Posting
+from ledger.postings import trace_postings
+from ledger.trace import TARGET_NAMES, assemble_trace
 from verifier.rules.funds import Contract, Fund, FundBook, Party, Payment
 
 router = APIRouter(prefix="/v1", tags=["信息公开 public information"])
@@ -196,24 +196,6 @@ def provider(st: State, party_id: Ident) -> Any:
         return _provider_json(book)(p)
 
 
-def _context(st: ServerState, target: str, own: list[Posting]) -> list[Posting]:
-    """The postings a trace shows before the target's own (see verifier.reports.tracing.Tracer):
-    a contract's or payment's fund appropriation, a payment's contract award."""
-    first = own[0]
-    extra: list[Posting] = []
-    if target == "payment" and first.contract is not None:
-        extra += [
-            p
-            for p in st.index.postings_of("contract", first.contract)
-            if p.event == "contract.awarded"
-        ][:1]
-    if target in ("contract", "payment") and first.fund is not None:
-        extra += [
-            p for p in st.index.postings_of("fund", first.fund) if p.event == "fund.appropriated"
-        ][:1]
-    return extra
-
-
 @router.get(
     "/trace/{target}/{ident}",
     summary="追溯 Trace a fund, contract, payment or provider",
@@ -225,31 +207,12 @@ def trace(
     ident: Ident,
 ) -> Any:
     """The chain of entries behind the object, as ``gongxin trace --json`` prints it:
-    index, log time, kind, signer and post title, leaf hash, amounts. O(k) for k entries."""
-    with st.reading():
-        size = st.ledger.published()[0]
-        own = [p for p in st.index.postings_of(target, ident) if p.index < size]
+    index, log time, kind, signer and post title, leaf hash, amounts. From the ``postings``
+    index (:mod:`ledger.postings`): O(log n + k) for k entries."""
+    size = st.sync()[0]
+    with st.ledger.engine.connect() as conn:
+        postings, own = trace_postings(conn, target, ident, size)
         if not own:
             raise not_found(TARGET_NAMES[target], ident)
-        postings = sorted([*_context(st, target, own), *own], key=lambda p: p.index)
-        titles = _titles(st, {p.index for p in postings})
-    result = assemble_trace(st.ledger, target, ident, size, postings, own, titles.get)
+        result = assemble_trace(st.ledger, target, ident, size, postings, own, conn=conn)
     return result.to_json()
-
-
-def _titles(st: ServerState, indices: set[int]) -> dict[str, str]:
-    """Post titles of the keys that signed the entries at ``indices`` (from their grants)."""
-    keys = st.ledger.state.registry.keys
-    signers: set[str] = set()
-    for _, line in _lines(st, sorted(indices)):
-        signers.add(parse_entry_line(line).statement.signer)
-    grants = {keys[s].granted_at: s for s in signers if s in keys}
-    titles: dict[str, str] = {}
-    for index, line in _lines(st, sorted(grants)):
-        body = parse_entry_line(line).statement.body
-        titles[grants[index]] = body.get("title") or "权威 authority (genesis)"
-    return titles
-
-
-def _lines(st: ServerState, indices: list[int]) -> list[tuple[int, bytes]]:
-    return lines_at(st.ledger, indices)

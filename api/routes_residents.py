@@ -24,6 +24,7 @@ from api.models import LookupRequest, ResidentBody
 from api.problems import Problem
 from api.ratelimit import Busy, client_address
 from api.state import ServerState, server
+from ledger.postings import credits_of
 from ledger.residents import RetiredLookupCode, normalize_lookup_code
 from ledger.trace import lines_at
 from verifier.core import merkle
@@ -123,7 +124,8 @@ async def _lookup(request: Request, st: State) -> dict[str, Any]:
 
 
 def resident_view(st: ServerState, ref: str) -> dict[str, Any]:
-    """The reply for ``ref``: O(k log n) for k history entries."""
+    """The reply for ``ref``: the lots from the replayed state, the history from the
+    ``postings`` index (:mod:`ledger.postings`). O(k log n) for k history entries."""
     with st.reading():
         size, note = st.ledger.published()
         credits = getattr(st.ledger.state.rulebook, "credits", None)
@@ -131,10 +133,10 @@ def resident_view(st: ServerState, ref: str) -> dict[str, Any]:
         lots = list(credits.lots.get(ref, ()))
         policy = getattr(st.ledger.state.rulebook, "policy", None)
         expiry = policy.expiry_months if policy is not None else 0
-        changes: dict[int, int] = {}
-        for index, event, amount in st.index.credits_of(ref):
-            if index < size:
-                changes[index] = changes.get(index, 0) + CREDIT_SIGN[event] * amount
+    changes: dict[int, int] = {}
+    with st.ledger.engine.connect() as conn:
+        for p in credits_of(conn, ref, size):
+            changes[p.index] = changes.get(p.index, 0) + CREDIT_SIGN[p.event] * p.amount
     indices = sorted(changes)
     paths = st.ledger.inclusion_proofs(indices, size) if indices else []
     history, balance = [], 0

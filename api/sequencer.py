@@ -17,6 +17,11 @@ again one request per transaction, so that only the request that raises it fails
 
 The same lock (:attr:`Sequencer.lock`) guards the in-memory state for readers (domain reads,
 traces, residents' look-ups), which run in the thread pool and hold it briefly.
+
+Every ``snapshot_every`` entries (``gongxin serve --snapshot-every``; 0: never), and once
+more when it stops, the writer thread stores a rule-state snapshot (FORMAT.md §12.2) after
+the group's receipts are handed out, holding the lock, so that the state is the committed
+one. A failed snapshot only logs a warning.
 """
 
 from __future__ import annotations
@@ -26,11 +31,11 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from api.index import PostingIndex
 from api.metrics import Metrics
 from api.problems import DatabaseUnavailable, is_database_failure
 from ledger.log import Ledger
 from ledger.records import Receipt
+from ledger.snapshots import DEFAULT_EVERY
 from verifier.core.errors import GongxinError
 
 #: The most submissions one group may carry (a group is one transaction).
@@ -45,12 +50,14 @@ class _Request:
 
 
 class Sequencer:
-    """Serialises appends to ``ledger`` and keeps ``index`` in step with them."""
+    """Serialises appends to ``ledger``."""
 
-    def __init__(self, ledger: Ledger, index: PostingIndex, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self, ledger: Ledger, metrics: Metrics | None = None, snapshot_every: int = DEFAULT_EVERY
+    ) -> None:
         self.ledger = ledger
-        self.index = index
         self.metrics = metrics or Metrics()
+        self.snapshot_every = snapshot_every
         self.lock = threading.Lock()
         self._pending: list[_Request] = []
         self._wake = threading.Condition()
@@ -86,6 +93,7 @@ class Sequencer:
                 while not self._pending and not self._closed:
                     self._wake.wait()
                 if not self._pending and self._closed:
+                    self._snapshot(at_exit=True)
                     return
                 group: list[_Request] = []
                 taken = 0
@@ -96,6 +104,18 @@ class Sequencer:
                     group.append(req)
                     taken += len(req.submissions)
             self._append_group(group)
+            self._snapshot(at_exit=False)
+
+    def _snapshot(self, *, at_exit: bool) -> None:
+        """Store a snapshot when ``snapshot_every`` entries came since the last one, or at
+        exit when any did. Cost: O(state) (about a second at 1M entries), rarely."""
+        every, ledger = self.snapshot_every, self.ledger
+        if every <= 0:
+            return
+        with self.lock:
+            since = ledger.size - ledger.snapshot_size
+            if since >= every or (at_exit and since > 0):
+                ledger.write_snapshot()
 
     def _append_group(self, group: list[_Request]) -> None:
         """Append the group's requests in one transaction; settle each with its receipts or
@@ -118,7 +138,6 @@ class Sequencer:
     def _append(self, requests: list[Sequence[bytes]]) -> list[list[Receipt] | GongxinError]:
         with self.lock:
             outcomes = self.ledger.append_requests(requests)
-            self.index.commit()
         accepted = [o for o in outcomes if not isinstance(o, GongxinError)]
         if accepted:
             self.metrics.appended.inc(sum(1 for rs in accepted for r in rs if not r.duplicate))

@@ -26,7 +26,8 @@ class Settings:
     whose ``X-Forwarded-For`` is believed, walked from the right (``--trusted-proxy``).
     ``export_streams``: concurrent ``GET /v1/log/export`` downloads per server process
     (``--export-streams``; the excess gets 503 with ``Retry-After``). ``metrics``: serve
-    ``/metrics`` (``--metrics``; otherwise it is 404)."""
+    ``/metrics`` (``--metrics``; otherwise it is 404). ``snapshot_every``: store a rule-state
+    snapshot after this many entries and at shutdown (``--snapshot-every``; 0: never)."""
 
     database_url: str
     log_key_file: Path | None
@@ -36,6 +37,7 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     export_streams: int = 2
     metrics: bool = False
+    snapshot_every: int = 100_000  # = ledger.snapshots.DEFAULT_EVERY
 
     @property
     def trusted_networks(self) -> tuple[Network, ...]:

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from api.index import PostingIndex
 from api.metrics import Metrics
 from api.problems import Problem
 from api.ratelimit import LookupLimiter
@@ -18,14 +17,12 @@ from ledger.log import Ledger
 from ledger.residents import ResidentRegister
 from ledger.signing.keyfile import read_private_key
 from verifier.core.errors import InputError
-from verifier.rules import DomainRules
 
 
 @dataclass
 class ServerState:
     settings: Settings
     ledger: Ledger
-    index: PostingIndex
     sequencer: Sequencer | None
     register: ResidentRegister
     limiter: LookupLimiter
@@ -33,10 +30,8 @@ class ServerState:
 
     @classmethod
     def open(cls, settings: Settings) -> ServerState:
-        """Open the ledger (replaying it into the rulebook and the posting index; O(n)),
-        the resident register, and start the writer. Raises :class:`InputError` for a
-        missing database or key."""
-        index = PostingIndex()
+        """Open the ledger (replaying it into the rulebook; O(n)), the resident register,
+        and start the writer. Raises :class:`InputError` for a missing database or key."""
         log_key = None
         if settings.log_key_file is not None:
             log_key = read_private_key(settings.log_key_file, settings.key_passphrase)
@@ -44,7 +39,6 @@ class ServerState:
             settings.database_url,
             create=False,
             log_key=log_key,
-            rulebook=lambda: DomainRules(observer=index),
         )
         if ledger.size == 0:
             ledger.close()
@@ -52,15 +46,14 @@ class ServerState:
                 "the database holds no log; run `gongxin init` (or `gongxin demo`) first",
                 field="database",
             )
-        index.commit()
-        ledger.rollback_listeners.append(index.truncate)
         register = ResidentRegister.open(settings.database_url)
         metrics = Metrics()
-        sequencer = Sequencer(ledger, index, metrics) if log_key is not None else None
+        sequencer = (
+            Sequencer(ledger, metrics, settings.snapshot_every) if log_key is not None else None
+        )
         return cls(
             settings,
             ledger,
-            index,
             sequencer,
             register,
             LookupLimiter(settings.lookups_per_minute),
@@ -75,12 +68,11 @@ class ServerState:
 
     @contextmanager
     def reading(self) -> Iterator[None]:
-        """Hold while reading in-memory state (rulebook, index): appends in this process
+        """Hold while reading in-memory state (the rulebook): appends in this process
         wait meanwhile. First applies what other server processes committed (one indexed
         query), so every worker answers from the whole log."""
         with self.sequencer.lock if self.sequencer is not None else nullcontext():
-            if self.ledger.refresh():
-                self.index.commit()
+            self.ledger.refresh()
             yield
 
     def sync(self) -> tuple[int, str]:

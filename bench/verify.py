@@ -1,7 +1,7 @@
 """Full third-party verification of an export bundle: throughput and peak memory.
 
 What it measures: ``verifier.cli.bundle.verify_bundle(directory, log_key, workers=W)`` over the
-export of a demo log of ``--entries`` entries (default 1,000,000; ``--quick`` = 100,000),
+export of a demo log of ``--entries`` entries (default 100,000; ``--million`` = 1,000,000),
 with W = 2 and 1 (``--workers``), ``--repeats`` times each, every run in a fresh child
 process so that its peak RSS is its own:
 
@@ -14,6 +14,11 @@ process so that its peak RSS is its own:
 - the command line ``gongxin-verify DIR --log-key FILE`` once (if installed), with its wall
   time and peak RSS (``wait4``).
 
+Then incremental re-verification (``--state``, FORMAT.md §12.3; ``bench/incremental.py``):
+the bundle of the same log at its last checkpoint ``--new`` (10,000) entries before the end is
+verified with ``--state``, and the whole bundle re-verified from that state, replaying only the
+new entries: its time beside the full run's (target ≤ 5 %) and the raw Ed25519 rate.
+
 The log is the cached demo database (``--db``, default /tmp/gongxin-bench/1m.db, built if
 missing) and the bundle is exported next to it once (``--bundle``, default
 /tmp/gongxin-bench/1m.bundle) with ``ledger.export.export_bundle``, and re-exported only if
@@ -22,7 +27,8 @@ its checkpoint is not the database's latest.
 Run::
 
     . .venv/bin/activate
-    python bench/verify.py --db /tmp/gongxin-bench/1m.db      # or --quick
+    python bench/verify.py                   # 100,000 entries (/tmp/gongxin-bench/100000.db)
+    python bench/verify.py --million         # 1,000,000 (/tmp/gongxin-bench/1m.db)
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 import fixtures
+import incremental
 import primitives as P
 
 from verifier.core.bundle import ENTRIES_FILE
@@ -170,8 +177,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--db", type=Path, default=None, help="demo log (built if absent)")
     ap.add_argument("--bundle", type=Path, default=None, help="export bundle (made if absent)")
-    ap.add_argument("--entries", type=int, default=1_000_000)
-    ap.add_argument("--quick", action="store_true", help="--entries 100000")
+    ap.add_argument("--entries", type=int, default=100_000)
+    ap.add_argument("--quick", action="store_true", help="--entries 100000 (the default)")
+    ap.add_argument("--million", action="store_true", help="--entries 1000000")
+    ap.add_argument("--new", type=int, default=10_000, help="new entries to re-verify")
+    ap.add_argument("--no-incremental", action="store_true", help="skip --state runs")
     ap.add_argument("--workers", default="2,1", help="worker counts to measure")
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--raw-repeats", type=int, default=3)
@@ -180,12 +190,19 @@ def main() -> None:
     ap.add_argument(
         "--child", nargs=3, metavar=("BUNDLE", "VKEY", "WORKERS"), help=argparse.SUPPRESS
     )
+    ap.add_argument("--incremental-child", nargs=5, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         child(Path(args.child[0]), Path(args.child[1]), int(args.child[2]))
         return
+    if args.incremental_child:
+        a = args.incremental_child
+        incremental.child(Path(a[0]), Path(a[1]), Path(a[2]), int(a[3]), Path(a[4]))
+        return
     if args.quick:
         args.entries = 100_000
+    if args.million:
+        args.entries = 1_000_000
     stem = "1m" if args.entries == 1_000_000 else str(args.entries)
     db = args.db or fixtures.CACHE_DIR / f"{stem}.db"
     bundle = args.bundle or db.with_suffix(".bundle")
@@ -256,6 +273,17 @@ def main() -> None:
             print(f"    exit {rc}, {wall:.1f} s; last lines: {' | '.join(tail)[:300]}")
         else:
             print("  gongxin-verify is not installed yet: CLI run skipped")
+    inc_runs: dict[int, dict[str, Any]] = {}
+    new_sigs = 0
+    if not args.no_incremental:
+        P.banner(f"verify: incremental re-verification (--state), {args.new:,} new entries")
+        prefix, at, new_sigs = incremental.prefix_bundle(db, bundle, entries, args.new)
+        print(f"  state taken at the log's checkpoint {at:,} (bundle {prefix})", flush=True)
+        for w in workers:
+            inc_runs[w] = incremental.run(
+                run_measured, adjacent, __file__, prefix, bundle, vkey_file, w
+            )
+            print(f"    workers={w}: {inc_runs[w]['seconds']:.2f} s", flush=True)
     raw1 = P.measure_raw(args.raw_repeats)
 
     P.banner(f"verify: results, {entries:,} entries ({sigs:,} signatures)")
@@ -324,6 +352,14 @@ def main() -> None:
         "  /raw Ed25519 = signatures/s over the raw pynacl rate measured just before and after "
         "that run (1 core for workers=1, all cores otherwise), median over runs"
     )
+    if inc_runs:
+        print(
+            f"  incremental re-verification (--state; target ≤ {incremental.TARGET_FRACTION:.0%} "
+            "of the full run with the same workers):"
+        )
+        for w, res in inc_runs.items():
+            full_secs = statistics.median(x["seconds"] for x in runs[w])
+            incremental.report(res, full_secs, new_sigs, w)
     print(
         "  RSS in MiB, max over runs: main = verifier process ru_maxrss; worker = largest "
         "worker; tree = sampled peak of the summed PSS of the process tree"

@@ -18,7 +18,8 @@ written) and reported, and the others commit together. The steps, as numbered in
    rules the verifier replays (keys, roles, signatures, rulebook);
 6. append the leaves to the Merkle compact range (O(log n) new nodes each);
 7. sign one checkpoint over the new tree;
-8. insert meta (genesis only), entries, nodes and the checkpoint; commit;
+8. insert meta (genesis only), entries, nodes, the checkpoint and the postings the rulebook
+   reported for the accepted entries (the ``postings`` index, :mod:`ledger.postings`); commit;
 9. build the receipts, against the new checkpoint.
 
 A failure of the database (or anything not a rule) in steps 3–8 undoes every request; the
@@ -32,6 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
+from ledger.postings import Collector, rows_of
 from ledger.preverify import PreVerification
 from ledger.records import InvalidEntry, Receipt, entry_bytes
 from ledger.signing.keys import SignerKey
@@ -94,6 +96,9 @@ class Run:
     entries: list[EntryRow] = field(default_factory=list)
     nodes: list[NodeRow] = field(default_factory=list)
     journals: list[Journal] = field(default_factory=list)
+    #: The postings the rulebook reports for the accepted entries, in order (``None``: the
+    #: rulebook reports none, and the index is not written).
+    collector: Collector | None = None
 
     def rollback(self) -> None:
         """Undo every accepted request in memory (the transaction failed). O(changes)."""
@@ -101,11 +106,15 @@ class Run:
             journal.rollback()
         self.journals.clear()
         self.state.restore_position(self.start)
+        if self.collector is not None:
+            self.collector.detach()
 
     def commit(self) -> None:
         """The transaction committed: the in-memory changes are permanent."""
         for journal in self.journals:
             journal.commit()
+        if self.collector is not None:
+            self.collector.detach()
 
 
 # -- steps 1–2: before the lock ----------------------------------------------------------------
@@ -178,7 +187,7 @@ def start_run(
     if not lookup_all:
         ids = [i for i in ids if i in state.recent_ids]
     seen = _as_seen(reader.logged_statements(ids))
-    return Run(
+    run = Run(
         state,
         tree.copy(),
         max(log_time, state.log_time),
@@ -187,6 +196,8 @@ def start_run(
         None if lookup_all else set(ids),
         state.snapshot_position(),
     )
+    run.collector = Collector.attach(state.rulebook)
+    return run
 
 
 def _as_seen(logged: dict[str, LoggedStatement]) -> dict[str, tuple[bytes, Placed]]:
@@ -261,7 +272,8 @@ def apply_request(run: Run, req: Request) -> list[Placed]:
     ids) is restored before the error propagates. O(k log n) for k submissions."""
     journal = Journal()
     position, tree = run.state.snapshot_position(), run.tree.copy()
-    marks = len(run.entries), len(run.nodes)
+    collected = run.collector.postings if run.collector is not None else []
+    marks = len(run.entries), len(run.nodes), len(collected)
     fresh: dict[str, tuple[bytes, Placed]] = {}
     try:
         placed = [_place(run, req, k, fresh, journal) for k in range(len(req.subs))]
@@ -270,6 +282,7 @@ def apply_request(run: Run, req: Request) -> list[Placed]:
         run.state.restore_position(position)
         run.tree = tree
         del run.entries[marks[0] :], run.nodes[marks[1] :]
+        del collected[marks[2] :]
         raise
     run.journals.append(journal)
     run.seen.update(fresh)
@@ -349,6 +362,9 @@ def persist(txn: Transaction, run: Run, signed: Signed, meta: dict[str, str] | N
     txn.insert_entries(run.entries)
     txn.insert_nodes(run.nodes)
     txn.insert_checkpoint(signed.size, signed.note)
+    if run.collector is not None:  # the index; complete below the new size if it was before
+        txn.insert_postings(rows_of(run.collector.postings))
+        txn.advance_postings(run.entries[0][0], signed.size)
 
 
 def build_receipts(

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import URL, Engine, create_engine, event
 from sqlalchemy.pool import NullPool
 
@@ -23,8 +24,14 @@ from ledger.store.engine import sqlite_path
 from ledger.store.sql import SqlReader, SqlStore
 from verifier.core.bundle import BUNDLE_FILES, CHECKPOINT_FILE, ENTRIES_FILE, LOG_VKEY_FILE
 from verifier.core.checkpoint import parse_checkpoint_body
+from verifier.core.compact_range import CompactRange
+from verifier.core.entry import parse_entry_line
 from verifier.core.errors import InputError
+from verifier.core.merkle import leaf_hash
 from verifier.core.note import open_note
+from verifier.reports.analysis import Analysis
+from verifier.reports.ocds import PLACEHOLDER_PREFIX, check_prefix
+from verifier.rules.log_state import LogState
 
 
 def export_bundle(ledger: Ledger, directory: Path, *, force: bool = False) -> int:
@@ -64,6 +71,38 @@ def export_bundle(ledger: Ledger, directory: Path, *, force: bool = False) -> in
     _write_atomic(directory / CHECKPOINT_FILE, note.encode("utf-8"))
     _write_atomic(directory / LOG_VKEY_FILE, f"{ledger.log_vkey}\n".encode())
     return count
+
+
+def export_ocds(ledger: Ledger, path: Path, prefix: str = PLACEHOLDER_PREFIX) -> int:
+    """Write the log's contracts as an OCDS 1.1.5 release package to ``path`` (the same
+    builder as ``gongxin-verify --ocds``: :mod:`verifier.reports.ocds`) and return the number
+    of releases. Replays the entries its latest checkpoint covers under the verifier's rules
+    (signatures were checked when they were appended) and checks they hash to its root.
+    Raises :class:`InputError` for a bad prefix, an unwritable path, a log without contracts
+    or entries that do not match the checkpoint. O(n) reads, memory O(contracts + payments).
+    """
+    check_prefix(prefix)
+    note = ledger.latest_checkpoint()
+    assert ledger.log_vkey is not None
+    cp = parse_checkpoint_body(open_note(note, [ledger.log_vkey]).text)
+    analysis = Analysis(ocds=True)
+    state = LogState(rulebook=analysis.rulebook())
+    tree = CompactRange()
+    for i, line in enumerate(ledger.iter_lines(0, cp.size)):
+        entry = parse_entry_line(line, i)
+        leaf = leaf_hash(line)
+        state.check_and_apply(entry, leaf, check_signatures=False)
+        analysis.entry(entry)
+        tree.append(leaf)
+    if tree.size != cp.size or tree.root() != cp.root:
+        raise InputError("the entries read do not hash to the checkpoint's root", field="database")
+    assert analysis.ocds is not None
+    package = analysis.ocds.build(prefix, cp.size)
+    try:
+        _write_atomic(Path(path), orjson.dumps(package, option=orjson.OPT_INDENT_2) + b"\n")
+    except OSError as exc:
+        raise InputError(f"cannot write: {exc.strerror}", field=str(path)) from None
+    return len(package["releases"])
 
 
 #: Entry lines per page of :func:`entry_pages` (≈ 0.5 MiB of demo lines per page).

@@ -1,38 +1,42 @@
 """``gongxin trace``: the chain of entries behind one fund, contract, payment or resident
 (FORMAT.md §10.6).
 
-:func:`trace_ledger` reads the log's entry lines from the database in index order (read
-only), replays them through :class:`verifier.rules.log_state.LogState` — the same rules the ledger and
-the verifier run, with ``check_signatures=False`` because the ledger verified every signature
-before it stored the entry — and lets a :class:`verifier.reports.tracing.Tracer` select the postings
-of the target. It then reads the selected entries again to show who signed them.
+:func:`trace_ledger` looks the target's postings up in the ``postings`` index
+(:mod:`ledger.postings`, written by the append transaction with the postings the rules
+reported), adds the context a replay's :class:`verifier.reports.tracing.Tracer` adds (a
+contract's or payment's fund appropriation, a payment's contract award), then reads the
+entries behind them to show who signed them. The answer equals a full replay's
+(tests/test_postings_index.py checks it on random logs).
 
-Cost: the replay is O(n) for a log of n entries, about 0.1 ms per entry (a trace needs the
-whole state: e.g. a resident's balance depends on every expiry run) — measured 95 s and
-430 MB for the 1,000,000-entry demo log; memory is the replayed state plus the selected
-postings; the second read is O(k) for k selected entries.
+Cost: O(log n + k) for k entries of the target — a few index range scans, one read of the k
+entry lines and of the key grants; no replay. If the index is incomplete (a database just
+upgraded), the first trace fills it once (:func:`ledger.postings.backfill`, O(n)).
 """
 
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select
+import orjson
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
 from ledger.log import Ledger
-from ledger.store import engine as storage
+from ledger.postings import backfill, trace_postings
+from ledger.store.sql import SqlReader
 from verifier.core import merkle
 from verifier.core.entry import parse_entry_line
 from verifier.core.errors import InputError
 from verifier.core.keys import parse_verifier_key
 from verifier.reports.markdown import yuan
 from verifier.reports.traceability import ReportBuilder
-from verifier.reports.tracing import TARGETS, Tracer, balance_change, describe
-from verifier.rules import DomainRules, Posting
-from verifier.rules.log_state import LogState
+from verifier.reports.tracing import TARGETS, balance_change, describe
+from verifier.rules import Posting
 
 __all__ = ["TARGETS", "TraceEntry", "TraceResult", "render_text", "trace_ledger"]
 
@@ -129,7 +133,7 @@ class TraceResult:
 def trace_ledger(ledger: Ledger, target: str, ident: str) -> TraceResult:
     """Trace ``target`` (``fund``, ``contract``, ``payment`` or ``resident``) with id
     ``ident`` (a ``resident_ref`` for a resident) in the log of ``ledger`` (opened read-only
-    is enough). Raises :class:`InputError` if the log has no such object. O(n)."""
+    is enough). Raises :class:`InputError` if the log has no such object. O(log n + k)."""
     if target not in TARGETS:
         raise InputError(f"target must be one of {', '.join(TARGETS)}", field="target")
     if target == "resident" and not _RESIDENT_REF.fullmatch(ident):
@@ -139,35 +143,74 @@ def trace_ledger(ledger: Ledger, target: str, ident: str) -> TraceResult:
             "looks it up)",
             field="ID",
         )
-    tracer = Tracer(target, ident)
-    rules = DomainRules(observer=tracer)
-    state = LogState(rulebook=rules)
-    titles: dict[str, str] = {}
     size = ledger.size
-    for i, line in enumerate(ledger.iter_lines(0, size)):
-        entry = parse_entry_line(line, i)
-        state.check_and_apply(entry, merkle.leaf_hash(line), check_signatures=False)
-        kind, body = entry.statement.kind, entry.statement.body
-        if kind == "key.grant":
-            titles[parse_verifier_key(body["key"]).key_id_hex] = body["title"]
-        elif kind == "log.genesis":
-            for vkey in body["authorities"]:
-                titles[parse_verifier_key(vkey).key_id_hex] = "权威 authority (genesis)"
-    if not tracer.found:
-        raise InputError(
-            f"未找到{TARGET_NAMES[target].split()[0]} {ident}：日志的 {size} 个条目中没有此编号；"
-            f"no {target} {ident!r} in the log's {size} entries",
-            field="ID",
-        )
-    result = assemble_trace(ledger, target, ident, size, tracer.result(), tracer.own(), titles.get)
-    if target == "resident":
-        replayed = rules.credits.balance(ident)
-        if replayed != result.summary["balance_points"]:  # pragma: no cover - a bug
-            raise RuntimeError(
-                f"trace balance {result.summary['balance_points']} differs from the "
-                f"replayed {replayed}"
+    with ledger.engine.connect() as conn:
+        if _index_through(conn) < size:  # once after an upgrade: O(n)
+            print("正在建立索引 indexing the log's postings (once) …", file=sys.stderr)
+            backfill(ledger.store)
+            conn.rollback()  # a new read snapshot (SQLite), which sees the index
+        postings, own = trace_postings(conn, target, ident, size)
+        if not own:
+            raise InputError(
+                f"未找到{TARGET_NAMES[target].split()[0]} {ident}：日志的 {size} 个条目中没有"
+                f"此编号；no {target} {ident!r} in the log's {size} entries",
+                field="ID",
             )
-    return result
+        return assemble_trace(ledger, target, ident, size, postings, own, conn=conn)
+
+
+def _index_through(conn: Connection) -> int:
+    """How far the postings index is complete; :class:`InputError` for a database without
+    it (run ``gongxin db upgrade``). One read."""
+    try:
+        return SqlReader(conn).postings_through()
+    except DBAPIError:
+        raise InputError(
+            "this database has no postings index; back it up (`gongxin backup`), then run "
+            "`gongxin db upgrade`",
+            field="database",
+        ) from None
+
+
+def _read_entries(
+    conn: Connection, indices: list[int], size: int
+) -> tuple[list[tuple[int, bytes]], dict[str, str]]:
+    """The lines at ``indices`` (sorted) in index order, and key id → post title of every
+    key granted below ``size`` (the genesis authorities: ``权威 authority (genesis)``), in
+    one read per 500 entries (the grants by ``ix_entries_kind``). O(k + grants)."""
+    m = _mark(conn)
+    lines: list[tuple[int, bytes]] = []
+    titles: dict[str, str] = {}
+    wanted = set(indices)
+    grants = f"(kind IN ('log.genesis', 'key.grant') AND idx < {m})"
+    for start in range(0, max(len(indices), 1), _FETCH_CHUNK):
+        chunk = tuple(indices[start : start + _FETCH_CHUNK])
+        where = [f"idx IN ({', '.join([m] * len(chunk))})"] if chunk else []
+        if start == 0:
+            where.append(grants)
+        sql = f"SELECT idx, kind, line FROM entries WHERE {' OR '.join(where)} ORDER BY idx"
+        params = (*chunk, size) if start == 0 else chunk
+        for idx, kind, raw in conn.exec_driver_sql(sql, params):
+            line = bytes(raw)
+            if idx in wanted:
+                lines.append((int(idx), line))
+            if start == 0 and kind in ("log.genesis", "key.grant") and idx < size:
+                _add_titles(titles, line)
+    return lines, titles
+
+
+def _add_titles(titles: dict[str, str], line: bytes) -> None:
+    body = orjson.loads(line)["statement"]["body"]  # verified when it was appended
+    if "authorities" in body:
+        for vkey in body["authorities"]:
+            titles[_key_id(vkey)] = "权威 authority (genesis)"
+    else:
+        titles[_key_id(body["key"])] = body["title"]
+
+
+@lru_cache(maxsize=1024)
+def _key_id(vkey: str) -> str:
+    return parse_verifier_key(vkey).key_id_hex
 
 
 def assemble_trace(
@@ -177,18 +220,25 @@ def assemble_trace(
     size: int,
     postings: list[Posting],
     own: list[Posting],
-    title_of: Callable[[str], str | None],
+    title_of: Callable[[str], str | None] | None = None,
+    conn: Connection | None = None,
 ) -> TraceResult:
     """The trace of ``target`` ``ident`` from its selected ``postings`` (index order, with
-    context) and its ``own`` postings: reads the entries behind them (O(k) for k entries)
-    and sums the figures. ``title_of`` maps a signer's key id to its post title. Used by
-    :func:`trace_ledger` and by the server, which keeps the postings live."""
+    context) and its ``own`` postings: reads the entries behind them and the key grants
+    (one read, on ``conn`` if given: O(k) for k entries) and sums the figures.
+    ``title_of`` maps a signer's key id to its post title (default: from the grants). Used
+    by :func:`trace_ledger` and by the server's trace views."""
+    if conn is None:
+        with ledger.engine.connect() as fresh:
+            return assemble_trace(ledger, target, ident, size, postings, own, title_of, fresh)
     by_index: dict[int, list[Posting]] = {}
     for p in postings:
         by_index.setdefault(p.index, []).append(p)
+    lines, titles = _read_entries(conn, sorted(by_index), size)
+    title_of = title_of or titles.get
     entries = []
     balance = 0
-    for index, line in lines_at(ledger, sorted(by_index)):
+    for index, line in lines:
         entry = parse_entry_line(line, index)
         st = entry.statement
         te = TraceEntry(
@@ -211,16 +261,28 @@ def assemble_trace(
     return TraceResult(target, ident, size, entries, summary)
 
 
-def lines_at(ledger: Ledger, indices: list[int]) -> list[tuple[int, bytes]]:
-    """The lines of the entries at ``indices`` (sorted), in index order. O(k)."""
-    e = storage.entries.c
+def lines_at(
+    ledger: Ledger, indices: list[int], conn: Connection | None = None
+) -> list[tuple[int, bytes]]:
+    """The lines of the entries at ``indices`` (sorted), in index order, read on ``conn``
+    (default: a new connection of the ledger's engine). O(k)."""
+    if conn is None:
+        with ledger.engine.connect() as own:
+            return lines_at(ledger, indices, own)
+    m = _mark(conn)
     out: list[tuple[int, bytes]] = []
-    with ledger.engine.connect() as conn:
-        for start in range(0, len(indices), _FETCH_CHUNK):
-            chunk = indices[start : start + _FETCH_CHUNK]
-            rows = conn.execute(select(e.idx, e.line).where(e.idx.in_(chunk)).order_by(e.idx))
-            out += [(int(idx), bytes(line)) for idx, line in rows]
+    for start in range(0, len(indices), _FETCH_CHUNK):
+        chunk = tuple(indices[start : start + _FETCH_CHUNK])
+        marks = ", ".join([m] * len(chunk))
+        sql = f"SELECT idx, line FROM entries WHERE idx IN ({marks}) ORDER BY idx"
+        out += [(int(idx), bytes(line)) for idx, line in conn.exec_driver_sql(sql, chunk)]
     return out
+
+
+def _mark(conn: Connection) -> str:
+    """The driver's parameter mark (the reads here go straight to the driver: building a
+    SQLAlchemy expression costs more than the indexed reads)."""
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
 
 def _summary(target: str, ident: str, own: list[Posting]) -> dict[str, Any]:

@@ -8,12 +8,14 @@ applies (noted in the descriptions) are :mod:`verifier.rules`'.
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
+from pydantic.config import JsonDict
 
 from schemas._types import (
     AMOUNT_RULE,
+    DATE_PATTERN,
     DATE_RULE,
     ID_RULE,
     MONTH_RULE,
@@ -34,6 +36,7 @@ from schemas._types import (
     Text500,
     Uscc,
     WireModel,
+    _real_date,
     desc,
     text_rule,
 )
@@ -60,6 +63,22 @@ def _distinct_by(zh: str, en: str, member: str) -> tuple[str, str]:
 
 
 REASON_DESC = desc("理由", "The reason", text_rule(500))
+
+
+def _optional(schema: JsonDict) -> None:
+    """An optional member (FORMAT.md §10, version 2.1): absent, never ``null``; its Python
+    default ``None`` stays out of the published schema."""
+    schema.pop("default", None)
+
+
+def _optional_date(schema: JsonDict) -> None:
+    _optional(schema)
+    schema["format"] = "date"
+
+
+#: :data:`Date` without its schema extras (pydantic does not compose them with a callable).
+OptionalDate = Annotated[str, Field(pattern=DATE_PATTERN), AfterValidator(_real_date)]
+OPTIONAL_RULE = ("可选，可缺省，不得为 null", "optional: may be absent, never null")
 
 
 # -- FORMAT.md §10.1: policy ---------------------------------------------------------------
@@ -292,6 +311,36 @@ class ContractAward(WireModel):
             EVIDENCE_RULE,
         ),
     )
+    signed: OptionalDate = Field(
+        default=None,  # type: ignore[assignment]  # absent, never null (strict mode)
+        json_schema_extra=_optional_date,
+        description=desc(
+            "合同签订日期（可选）", "Date the contract was signed (optional)", DATE_RULE
+        ),
+    )
+    bidders: int = Field(
+        default=None,  # type: ignore[assignment]
+        ge=1,
+        le=10_000,
+        json_schema_extra=_optional,
+        description=desc(
+            "投标或响应的供应商数量（可选）", "Number of bids received (optional)", OPTIONAL_RULE
+        ),
+    )
+    tender_start: OptionalDate = Field(
+        default=None,  # type: ignore[assignment]
+        json_schema_extra=_optional_date,
+        description=desc(
+            "采购公告或邀请发出日期（可选）", "Start of the tender period (optional)", DATE_RULE
+        ),
+    )
+    tender_end: OptionalDate = Field(
+        default=None,  # type: ignore[assignment]
+        json_schema_extra=_optional_date,
+        description=desc(
+            "响应文件提交截止日期（可选）", "End of the tender period (optional)", DATE_RULE
+        ),
+    )
 
     @field_validator("milestones")
     @classmethod
@@ -362,6 +411,20 @@ class PaymentPropose(WireModel):
     invoice_no: Id = Field(description=desc("发票号码", "Invoice number", ID_RULE))
     invoice_sha256: Sha256Hex = Field(
         description=desc("发票文件的摘要", "Digest of the invoice document", SHA256_RULE)
+    )
+    milestone_met: OptionalDate = Field(
+        default=None,  # type: ignore[assignment]  # absent, never null (strict mode)
+        json_schema_extra=_optional_date,
+        description=desc(
+            "节点验收（完成）日期（可选）", "Date the milestone was met (optional)", DATE_RULE
+        ),
+    )
+    acceptance_sha256: Sha256Hex = Field(
+        default=None,  # type: ignore[assignment]
+        json_schema_extra=_optional,
+        description=desc(
+            "验收记录的摘要（可选）", "Digest of the acceptance record (optional)", SHA256_RULE
+        ),
     )
 
 

@@ -22,6 +22,8 @@ from ledger.store.contract import (
     LoggedStatement,
     NodeKey,
     NodeRow,
+    PostingRow,
+    SnapshotInfo,
     WriteTransaction,
 )
 from ledger.store.sql import SqlStore
@@ -36,6 +38,7 @@ STEPS = (
     "insert_entries",
     "insert_nodes",
     "insert_checkpoint",
+    "insert_postings",
     "commit",
 )
 
@@ -118,6 +121,9 @@ class FailingWrite:
         self.store.trip("logged_statements")
         return self.inner.logged_statements(ids)
 
+    def postings_through(self) -> int:
+        return self.inner.postings_through()
+
     # writes
     def insert_meta(self, values: Mapping[str, str]) -> None:
         self.store.trip("insert_meta")
@@ -135,6 +141,22 @@ class FailingWrite:
         self.store.trip("insert_checkpoint")
         self.inner.insert_checkpoint(size, note)
         self.checkpoints += 1
+
+    def insert_postings(self, rows: Sequence[PostingRow], *, skip_stored: bool = False) -> None:
+        self.store.trip("insert_postings")
+        self.inner.insert_postings(rows, skip_stored=skip_stored)
+
+    def advance_postings(self, start: int, end: int) -> None:
+        self.inner.advance_postings(start, end)
+
+    def snapshots(self) -> list[SnapshotInfo]:
+        return self.inner.snapshots()
+
+    def snapshot_data(self, size: int) -> bytes | None:
+        return self.inner.snapshot_data(size)
+
+    def put_snapshot(self, info: SnapshotInfo, data: bytes, *, keep: int) -> None:
+        self.inner.put_snapshot(info, data, keep=keep)
 
     def commit(self) -> None:
         self.store.trip("commit")

@@ -180,6 +180,11 @@ DOMAIN: dict[str, Obj] = {
             "total_fen": MONEY,
             "milestones": MILESTONES,
             "evidence": EVIDENCE,
+            # optional members (FORMAT.md §10.3, version 2.1), present in the largest body
+            "signed": DATE,
+            "bidders": Num(10_000),
+            "tender_start": DATE,
+            "tender_end": DATE,
         }
     ),
     "contract.amend": Obj(
@@ -200,6 +205,8 @@ DOMAIN: dict[str, Obj] = {
             "amount_fen": MONEY,
             "invoice_no": Ident(),
             "invoice_sha256": DIGEST,
+            "milestone_met": DATE,  # optional (FORMAT.md §10.3, version 2.1)
+            "acceptance_sha256": DIGEST,
         }
     ),
     "payment.approve": Obj({"payment_id": Ident()}),

@@ -1,14 +1,16 @@
 """The verifier stands alone: ``pip install gongxin`` without extras is ``gongxin-verify`` with
-only ``pynacl`` and ``orjson`` (docs/VERIFYING.md, docs/ARCHITECTURE.md).
+only ``pynacl`` and ``orjson``, plus ``jinja2`` for its HTML report (docs/VERIFYING.md,
+docs/ARCHITECTURE.md).
 
 1. A fast static check on the import graph that ``lint-imports`` builds (grimp): every
    package outside ``verifier`` that a verifier module imports is the standard library,
-   ``nacl`` or ``orjson``. This is an allow-list, stricter than the import-linter contracts
+   ``nacl``, ``orjson``, or ``jinja2``/``markupsafe`` (in ``verifier.reports.html`` only).
+   This is an allow-list, stricter than the import-linter contracts
    (which forbid a named deny-list; tests/test_architecture.py runs them).
 2. A slow end-to-end check, installed the way an evaluator installs it: a fresh virtual
    environment (no system site packages), ``pip install`` of a copy of the repository
-   WITHOUT extras, then: only gongxin, pynacl, orjson and their dependencies (cffi,
-   pycparser) are installed; the server stack cannot be imported; the venv's
+   WITHOUT extras, then: only gongxin, pynacl, orjson, jinja2 and their dependencies (cffi,
+   pycparser, markupsafe) are installed; the server stack cannot be imported; the venv's
    ``gongxin-verify`` console script accepts the export of a demo log (exit 0, with its
    traceability report and 2 workers) and rejects tampered copies (exit 1). pip needs PyPI
    (setuptools to build, pynacl, orjson; CI has it): if it cannot install, the test FAILS
@@ -35,9 +37,10 @@ from ledger.log import Ledger
 from verifier.core.bundle import ENTRIES_FILE
 
 REPO = Path(__file__).resolve().parents[1]
-ALLOWED_THIRD_PARTY = {"nacl", "orjson"}
+#: ``jinja2`` (and its ``markupsafe``) only for the HTML report (verifier/reports/html.py).
+ALLOWED_THIRD_PARTY = {"nacl", "orjson", "jinja2", "markupsafe"}
 #: What ``pip install gongxin`` may bring: the verifier's dependencies and theirs.
-BASE_DISTRIBUTIONS = {"gongxin", "pynacl", "orjson", "cffi", "pycparser"}
+BASE_DISTRIBUTIONS = {"gongxin", "pynacl", "orjson", "jinja2", "markupsafe", "cffi", "pycparser"}
 #: Installers that ``python -m venv`` itself puts into the environment.
 INSTALLERS = {"pip", "setuptools", "wheel"}
 #: The server stack and the test tools: none may be importable after the base install.
@@ -63,6 +66,15 @@ def test_verifier_imports_only_stdlib_nacl_orjson() -> None:
         and imported.split(".")[0] not in sys.stdlib_module_names
     )
     assert not problems, problems
+    templating = sorted(
+        {
+            m
+            for m in modules
+            for imported in graph.find_modules_directly_imported_by(m)
+            if imported.split(".")[0] in {"jinja2", "markupsafe"}
+        }
+    )
+    assert templating == ["verifier.reports.html"], templating
 
 
 def _demo_export(work: Path) -> tuple[Path, Path, int]:
@@ -184,6 +196,7 @@ def test_base_install_gongxin_verify_judges_a_demo_export(
     assert r.stdout.startswith(f"✓ 验证通过 valid: {size} entries"), r.stdout
     assert (report / "report.json").is_file()
     assert (report / "report.md").is_file()
+    assert "<svg" in (report / "report.html").read_text(encoding="utf-8")  # template shipped
     # ... and tampered copies fail, naming the rule.
     r = base_install.run(verify, tampered["truncated"], "--log-key", log_key)
     assert r.returncode == 1, r.stdout + r.stderr

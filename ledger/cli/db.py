@@ -15,6 +15,10 @@ db_app = typer.Typer(help="数据库 — schema migrations and roles.", no_args_
 LEDGER_TABLES = ("meta", "entries", "merkle_nodes", "checkpoints")
 #: The off-ledger resident register: erasure (PIPL Art. 47) needs DELETE.
 REGISTER_TABLES = ("community_secrets", "resident_register")
+#: The postings index (derived, not the log): read and insert; its progress mark also UPDATE.
+INDEX_TABLES = ("postings", "postings_progress")
+#: Rule-state snapshots (a cache, FORMAT.md §12.2): the server replaces the older ones.
+CACHE_TABLES = ("state_snapshots",)
 
 
 def roles_sql(role: str, database: str) -> str:
@@ -30,6 +34,11 @@ def roles_sql(role: str, database: str) -> str:
             f'GRANT CONNECT ON DATABASE "{database}" TO {role};',
             f"GRANT USAGE ON SCHEMA public TO {role};",
             f"REVOKE ALL ON {ledger}, {register}, alembic_version FROM {role};",
+            f"REVOKE ALL ON {', '.join(INDEX_TABLES)} FROM {role};",
+            f"GRANT SELECT, INSERT ON {INDEX_TABLES[0]} TO {role};",
+            f"GRANT SELECT, INSERT, UPDATE ON {INDEX_TABLES[1]} TO {role};",
+            f"REVOKE ALL ON {', '.join(CACHE_TABLES)} FROM {role};",
+            f"GRANT SELECT, INSERT, DELETE ON {', '.join(CACHE_TABLES)} TO {role};",
             f"GRANT SELECT, INSERT ON {ledger} TO {role};",
             f"GRANT SELECT, INSERT, UPDATE, DELETE ON {register} TO {role};",
             f"GRANT SELECT ON alembic_version TO {role};",
@@ -54,6 +63,54 @@ def upgrade(db: DbOption = DEFAULT_DB) -> None:
         typer.echo(f"✓ 已是最新 already at revision {after}")
     else:
         typer.echo(f"✓ 已升级 upgraded from revision {before} to {after}")
+    _fill_postings(db)
+
+
+def _fill_postings(db: str) -> None:
+    """Fill the postings index of a database upgraded to migration 0004 (one replay, in
+    batches, resumable; nothing to do when it is complete)."""
+    from ledger.postings import backfill
+    from ledger.store.sql import SqlStore
+
+    store = SqlStore.open(db, create=False)
+    try:
+        done = backfill(store, progress=_report_progress)
+    finally:
+        store.close()
+    if done:
+        typer.echo(f"✓ 已建立索引 indexed the postings of {done:,} entries")
+
+
+def _report_progress(n: int, total: int) -> None:
+    from ledger.postings import BATCH
+
+    if n == total or n % 100_000 < BATCH:
+        typer.echo(f"  索引 indexing postings: {n:,} / {total:,}")
+
+
+@db_app.command("check-state")
+def check_state(db: DbOption = DEFAULT_DB) -> None:
+    """核对状态快照 — replay the log from entry 0 and compare with the latest rule-state
+    snapshot (FORMAT.md §12.2). Exit 0 equal, 1 different, 2 no snapshot."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from ledger.snapshots import check_latest
+    from ledger.store.sql import SqlStore
+
+    try:
+        store = SqlStore.open(db, create=False)
+    except GongxinError as exc:
+        typer.echo(f"✗ {exc}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        code, line = check_latest(store)
+    except SQLAlchemyError as exc:  # e.g. a schema older than migration 0003
+        reason = getattr(exc, "orig", exc)
+        code, line = 2, f"✗ 无法读取 cannot read the database: {reason}; try `gongxin db upgrade`"
+    finally:
+        store.close()
+    typer.echo(line, err=code != 0)
+    raise typer.Exit(code)
 
 
 @db_app.command("revision")

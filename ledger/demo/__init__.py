@@ -31,7 +31,8 @@ keys), :mod:`~ledger.demo.books` (the scenario's mirror of the rules' state),
 :mod:`~ledger.demo.planner` (what the parts of the scenario share),
 :mod:`~ledger.demo.funds` (money), :mod:`~ledger.demo.credits` (volunteer credits),
 :mod:`~ledger.demo.scenario` (the day-by-day stream), :mod:`~ledger.demo.build` (the clock
-and building a log).
+and building a log), :mod:`~ledger.demo.planted` (the anomalies planted so that the report
+shows red flags: a split purchase, an amendment above 10 %, a late payment).
 """
 
 from ledger.demo.build import append_scenario, build_demo, scale_for

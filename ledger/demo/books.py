@@ -49,6 +49,9 @@ class _Contract:
     fund: _Fund
     milestones: list[_Milestone]
     evidence: list[str]
+    #: The total at award (amendments are judged against it, 《政府采购法》第四十九条).
+    original: int = 0
+    title: str = ""
 
     @property
     def total(self) -> int:

@@ -78,6 +78,7 @@ def build_demo(
         if ledger.size:
             raise ValueError("the database already holds a log")
         append_scenario(ledger, scenario, entries, batch_size)
+        ledger.write_snapshot()  # the next open replays nothing (FORMAT.md §12.2)
         size, note = ledger.size, ledger.latest_checkpoint()
         # Balances as the log has them (the scenario plans a little ahead of the cut).
         book = ledger.state.rulebook.credits  # type: ignore[attr-defined]

@@ -186,7 +186,7 @@ PROJECTS = (
     ("chunhui-sw", "YL", "高龄独居老人智能监护设备安装与巡访", "竞争性磋商"),
     ("lvzhou-env", "HJ", "口袋公园绿化提升", "询价"),
     ("mingde-property", "SQJJ", "加装楼道扶手与照明(社区基金资助)", "询价"),
-    ("hemu-mediation", "ZL", "“邻里议事厅”协商议事能力培训", "单一来源"),
+    ("hemu-mediation", "ZL", "“邻里议事厅”协商议事能力培训", "竞争性磋商"),
     ("xiyanghong", "YL", "老年食堂适老化改造", "竞争性谈判"),
 )
 REJECT_REASONS = (

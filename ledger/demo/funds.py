@@ -25,6 +25,17 @@ from ledger.demo.cast import (
     YUAN,
 )
 from ledger.demo.planner import Planned, _Planner
+from ledger.demo.planted import (
+    AMEND_DAY,
+    AMEND_PERCENT,
+    AMEND_TITLE,
+    LATE_DAYS,
+    LATE_MILESTONE,
+    LATE_TITLE,
+    SPLIT_DAYS,
+    SPLIT_FUND,
+    split_plan,
+)
 
 
 def digest(text: str) -> str:
@@ -50,6 +61,8 @@ class _Funds(_Planner):
         self.rejected = 0
         self.reversed = 0
         self.quarter_done: tuple[int, int] = (2025, 1)
+        #: (contract id, milestone id) paid late on purpose (ledger/demo/planted.py).
+        self.late: set[tuple[str, str]] = set()
 
     def _office(self, today: date) -> Iterator[Planned]:
         """A working day's money: appropriations, the approver's decisions on proposals,
@@ -60,6 +73,15 @@ class _Funds(_Planner):
         yield from self._approvals()
         for pay in self.reversals.pop(self.day, []):
             yield from self._reverse(pay)
+        if self.day in SPLIT_DAYS:  # planted: a split purchase (ledger/demo/planted.py)
+            if self.day == SPLIT_DAYS[0]:
+                key, source, programme, yuan = SPLIT_FUND
+                yield from self._appropriate(
+                    today.year, key, source, f"{today.year}年{programme}", yuan
+                )
+            self.contract_queue.insert(0, split_plan(self.day, today))
+        if self.day == AMEND_DAY:  # planted: an amendment above 10 %
+            yield from self._amend_planted(today)
         if self.contract_queue:
             yield from self._award(self.contract_queue.pop(0), today)
         if today.weekday() == 0:
@@ -163,7 +185,11 @@ class _Funds(_Planner):
             milestones.append(_Milestone(f"M{k + 1}", amount, due, deliverable))
         docs = ("招标文件", "中标通知书", "合同文本")[: self.rng.randint(1, 3)]
         evidence = [digest(f"{self.seed}/{contract_id}/{doc}") for doc in docs]
-        contract = _Contract(contract_id, fund, milestones, evidence)
+        contract = _Contract(
+            contract_id, fund, milestones, evidence, original=total, title=plan.title
+        )
+        if plan.title == LATE_TITLE:  # planted: a late payment
+            self.late.add((contract_id, LATE_MILESTONE))
         body = {
             "contract_id": contract_id,
             "fund_id": fund.fund_id,
@@ -173,19 +199,34 @@ class _Funds(_Planner):
             "total_fen": total,
             "milestones": [m.body() for m in milestones],
             "evidence": evidence,
+            "signed": today.isoformat(),
         }
         fund.contracted += total
         self.contracts.append(contract)
         yield self._p("contract.award", body, self.accountant)
 
     def _amend(self, today: date) -> Iterator[Planned]:
-        """Add a milestone to the oldest open contract whose fund has room (补充协议)."""
+        """Add a milestone to the oldest open contract whose fund has room and whose increases
+        stay within 10 % of its original value (补充协议, 《政府采购法》第四十九条)."""
         extra = self.rng.randrange(20_000, 80_001, 5_000) * YUAN
         for contract in self.contracts:
-            if contract.fund.unallocated >= extra and len(contract.milestones) < 50:
+            within = (contract.total + extra - contract.original) * 10 <= contract.original
+            if within and contract.fund.unallocated >= extra and len(contract.milestones) < 50:
                 break
         else:
             return
+        yield from self._add_milestone(contract, extra, today)
+
+    def _amend_planted(self, today: date) -> Iterator[Planned]:
+        """Planted: raise the contract titled ``AMEND_TITLE`` by ``AMEND_PERCENT`` % of its
+        original value (ledger/demo/planted.py)."""
+        for contract in self.contracts:
+            extra = contract.original * AMEND_PERCENT // 100
+            if contract.title == AMEND_TITLE and contract.fund.unallocated >= extra:
+                yield from self._add_milestone(contract, extra, today)
+                return
+
+    def _add_milestone(self, contract: _Contract, extra: int, today: date) -> Iterator[Planned]:
         self.n_amendments += 1
         amendment_id = f"BC-{today.year}-{self.n_amendments:03d}"
         ms = _Milestone(
@@ -217,6 +258,9 @@ class _Funds(_Planner):
                     open_ms += 1
                 if ms.due >= today or ms.committed >= ms.amount or ms.pending:
                     continue
+                late = (contract.contract_id, ms.milestone_id) in self.late
+                if late and today < ms.due + timedelta(days=LATE_DAYS):
+                    continue
                 yield from self._propose(contract, ms, ms.amount - ms.committed)
             if not open_ms and not any(ms.pending for ms in contract.milestones):
                 self.contracts.remove(contract)
@@ -233,6 +277,7 @@ class _Funds(_Planner):
             "amount_fen": amount,
             "invoice_no": invoice_no,
             "invoice_sha256": digest(f"{self.seed}/invoice/{invoice_no}"),
+            "milestone_met": ms.due.isoformat(),  # accepted on its due date
         }
         p = self._p("payment.propose", body, self.accountant)
         ms.committed += amount

@@ -51,6 +51,11 @@ EntryRow = tuple[int, str, bytes, str, bytes, bytes]
 NodeRow = tuple[int, int, bytes]
 #: A Merkle node key: (level, index).
 NodeKey = tuple[int, int]
+#: One ``postings`` row (FORMAT.md §10.6), columns in table order: (entry index, position
+#: within the entry, event, amount, fund, contract, payment, provider, community, resident,
+#: activity); unused references are ``None``.
+_Ref = str | None
+PostingRow = tuple[int, int, str, int, _Ref, _Ref, _Ref, _Ref, _Ref, _Ref, _Ref]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +66,19 @@ class LoggedStatement:
     index: int
     leaf_hash: bytes
     line: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotInfo:
+    """One ``state_snapshots`` row without its data (FORMAT.md §12.2): the rule state after
+    ``size`` entries, whose tree root was ``root``, encoded in ``version``, with the
+    SHA-256 ``digest`` of the encoding; ``created_at`` is an RFC 3339 UTC time."""
+
+    size: int
+    root: bytes
+    version: int
+    digest: bytes
+    created_at: str
 
 
 class KeyConflict(Exception):
@@ -108,6 +126,20 @@ class LedgerReader(Protocol):
         """The stored statements among ``ids`` (absent ids are left out). O(len(ids))."""
         ...
 
+    def snapshots(self) -> list[SnapshotInfo]:
+        """The stored rule-state snapshots without their data, largest size first. O(rows)
+        (a ledger keeps two)."""
+        ...
+
+    def snapshot_data(self, size: int) -> bytes | None:
+        """The encoded state of the snapshot at ``size``, or ``None``. O(its length)."""
+        ...
+
+    def postings_through(self) -> int:
+        """How far the ``postings`` index is complete: every entry below this index has its
+        postings stored (0 if none is known to). O(1)."""
+        ...
+
 
 class WriteTransaction(LedgerReader, Protocol):
     """The open write transaction: the single sequencer (see the module docstring).
@@ -132,6 +164,21 @@ class WriteTransaction(LedgerReader, Protocol):
     def insert_checkpoint(self, size: int, note: str) -> None:
         """Insert the signed checkpoint for ``size`` entries. :class:`KeyConflict` if one
         for this size exists."""
+        ...
+
+    def insert_postings(self, rows: Sequence[PostingRow], *, skip_stored: bool = False) -> None:
+        """Insert postings (multi-row inserts). :class:`KeyConflict` on a stored (entry,
+        position), unless ``skip_stored`` (the back-fill), which leaves those rows as they are."""
+        ...
+
+    def advance_postings(self, start: int, end: int) -> None:
+        """If the postings were complete below ``start`` (:meth:`postings_through` ≥
+        ``start``), they now are below ``end``; otherwise nothing changes. O(1)."""
+        ...
+
+    def put_snapshot(self, info: SnapshotInfo, data: bytes, *, keep: int) -> None:
+        """Store a rule-state snapshot (replacing one of the same size), then delete all but
+        the ``keep`` largest. ``state_snapshots`` is a cache, not append-only."""
         ...
 
     def commit(self) -> None:
@@ -173,5 +220,7 @@ __all__ = [
     "LoggedStatement",
     "NodeKey",
     "NodeRow",
+    "PostingRow",
+    "SnapshotInfo",
     "WriteTransaction",
 ]

@@ -5,6 +5,8 @@
   triggers, and the resident register. A database created before Alembic (it has the tables
   but no ``alembic_version``) is recognised as ``0001``.
 - ``0002`` — an index on ``entries.kind``.
+- ``0004`` — the ``postings`` index and ``postings_progress`` (filled afterwards by
+  :func:`ledger.postings.backfill`, not by the migration).
 
 A new database is created at the newest revision directly (:func:`create_schema`
 builds the tables and stamps :data:`HEAD`; ``tests/test_migrations.py`` proves that equals
@@ -23,7 +25,7 @@ from ledger.store.engine import install_append_only_triggers, open_engine
 from verifier.core.errors import InputError
 
 #: The newest revision.
-HEAD = "0002"
+HEAD = "0004"
 #: The revision of a database created before migrations existed.
 BASELINE = "0001"
 _SCRIPTS = Path(__file__).resolve().parent / "migrations"

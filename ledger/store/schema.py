@@ -27,6 +27,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 SCHEMA_VERSION = "1"
@@ -70,6 +71,66 @@ checkpoints = Table(
     metadata,
     Column("size", _ROWID, primary_key=True, autoincrement=False),
     Column("note", Text, nullable=False),
+)
+
+#: Migration 0003: rule-state snapshots (FORMAT.md §11), a cache of the replayed state at
+#: ``size`` whose tree root was ``root``. Never a source of truth: a snapshot that does not
+#: match the stored tree, or does not decode, is ignored and the state rebuilt by replay. Not
+#: append-only: older snapshots are deleted once a newer one is written.
+state_snapshots = Table(
+    "state_snapshots",
+    metadata,
+    Column("size", _ROWID, primary_key=True, autoincrement=False),
+    Column("root", LargeBinary(32), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("digest", LargeBinary(32), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+)
+
+#: Migration 0004: the postings (FORMAT.md §10.6) of every accepted entry — one row per
+#: movement, written in the append transaction — for traces and residents' histories. A
+#: derived index, not part of the log: the rules recompute it from the entries at any time
+#: (:mod:`ledger.postings`). Not trigger-protected, so that a later version can rebuild it;
+#: the server's role may only read and insert it (``gongxin db setup-roles``). Looked up by
+#: each object with partial indexes (NULLs, most rows for most columns, are left out).
+_ID = String(64)
+postings = Table(
+    "postings",
+    metadata,
+    Column("entry_idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("position", Integer, primary_key=True, autoincrement=False),
+    Column("event", String(32), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("fund", _ID),
+    Column("contract", _ID),
+    Column("payment", _ID),
+    Column("provider", _ID),
+    Column("community", _ID),
+    Column("resident", _ID),
+    Column("activity", _ID),
+    *(
+        Index(
+            f"ix_postings_{name}",
+            name,
+            "entry_idx",
+            sqlite_where=text(f"{name} IS NOT NULL"),
+            postgresql_where=text(f"{name} IS NOT NULL"),
+        )
+        for name in ("fund", "contract", "payment", "provider", "resident")
+    ),
+    sqlite_with_rowid=False,  # the (entry_idx, position) key is the table
+)
+
+#: Migration 0004: how far :data:`postings` is complete — one row (``id`` 1): the postings of
+#: every entry below ``through`` are stored. Each append transaction advances it when it was
+#: complete before; entries stored any other way (an upgrade, a restore) leave it behind,
+#: and :func:`ledger.postings.backfill` replays them in bounded batches.
+postings_progress = Table(
+    "postings_progress",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("through", BigInteger, nullable=False),
 )
 
 APPEND_ONLY_TABLES = ("meta", "entries", "merkle_nodes", "checkpoints")

@@ -14,18 +14,29 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, func, insert, inspect, select
+from sqlalchemy import Connection, Engine, Table, delete, func, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from ledger.store import engine as storage
 from ledger.store import migrate, schema
-from ledger.store.contract import EntryRow, KeyConflict, LoggedStatement, NodeKey, NodeRow
+from ledger.store.contract import (
+    EntryRow,
+    KeyConflict,
+    LoggedStatement,
+    NodeKey,
+    NodeRow,
+    PostingRow,
+    SnapshotInfo,
+)
 from verifier.core.errors import InputError, VerificationError
 
 _e = storage.entries.c
 _c = storage.checkpoints.c
 #: Statement ids per ``IN (…)`` query of :meth:`SqlReader.logged_statements`.
 _IDS_PER_READ = 500
+#: Rows per multi-row INSERT of postings (11 parameters each: well under SQLite's 32,766
+#: and PostgreSQL's 65,535 bound parameters).
+_POSTINGS_PER_INSERT = 500
 
 
 class SqlReader:
@@ -105,6 +116,25 @@ class SqlReader:
                 out[sid] = LoggedStatement(bytes(digest), int(idx), bytes(leaf), bytes(line))
         return out
 
+    def snapshots(self) -> list[SnapshotInfo]:
+        s = schema.state_snapshots.c
+        rows = self.conn.execute(
+            select(s.size, s.root, s.version, s.digest, s.created_at).order_by(s.size.desc())
+        )
+        return [
+            SnapshotInfo(int(n), bytes(root), int(v), bytes(d), str(at))
+            for n, root, v, d, at in rows
+        ]
+
+    def snapshot_data(self, size: int) -> bytes | None:
+        s = schema.state_snapshots.c
+        data = self.conn.execute(select(s.data).where(s.size == size)).scalar()
+        return None if data is None else bytes(data)
+
+    def postings_through(self) -> int:
+        through = self.conn.exec_driver_sql("SELECT through FROM postings_progress").scalar()
+        return 0 if through is None else int(through)
+
     def _mark(self) -> str:
         return "?" if self.conn.dialect.paramstyle == "qmark" else "%s"
 
@@ -139,6 +169,49 @@ class SqlWrite(SqlReader):
 
     def insert_checkpoint(self, size: int, note: str) -> None:
         self._insert(storage.checkpoints, [(size, note)])
+
+    def insert_postings(self, rows: Sequence[PostingRow], *, skip_stored: bool = False) -> None:
+        """Multi-row INSERTs of up to 500 rows, straight to the driver."""
+        one = "(" + ", ".join([self._mark()] * len(schema.postings.c)) + ")"
+        tail = " ON CONFLICT DO NOTHING" if skip_stored else ""
+        for k in range(0, len(rows), _POSTINGS_PER_INSERT):
+            chunk = rows[k : k + _POSTINGS_PER_INSERT]
+            sql = f"INSERT INTO postings VALUES {', '.join([one] * len(chunk))}{tail}"
+            try:
+                self.conn.exec_driver_sql(sql, tuple(v for row in chunk for v in row))
+            except IntegrityError as exc:
+                raise KeyConflict(f"postings: {exc.orig}") from exc
+
+    def advance_postings(self, start: int, end: int) -> None:
+        m = self._mark()
+        done = self.conn.exec_driver_sql(
+            f"UPDATE postings_progress SET through = {m} "
+            f"WHERE id = 1 AND through >= {m} AND through < {m}",
+            (end, start, end),
+        )
+        if done.rowcount == 0 and start == 0:  # the first mark of this database
+            self.conn.exec_driver_sql(
+                f"INSERT INTO postings_progress (id, through) VALUES (1, {m}) "
+                "ON CONFLICT DO NOTHING",
+                (end,),
+            )
+
+    def put_snapshot(self, info: SnapshotInfo, data: bytes, *, keep: int) -> None:
+        table = schema.state_snapshots
+        self.conn.execute(delete(table).where(table.c.size == info.size))
+        self.conn.execute(
+            insert(table),
+            {
+                "size": info.size,
+                "root": info.root,
+                "version": info.version,
+                "digest": info.digest,
+                "created_at": info.created_at,
+                "data": data,
+            },
+        )
+        sizes = select(table.c.size).order_by(table.c.size.desc()).limit(keep)
+        self.conn.execute(delete(table).where(table.c.size.not_in(sizes)))
 
     def _insert(self, table: Table, rows: Sequence[tuple[Any, ...]]) -> None:
         try:

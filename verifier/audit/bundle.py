@@ -55,7 +55,7 @@ its inclusion proof, no replay) is ``verifier.cli.inclusion``.
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Protocol
 
 import orjson
@@ -119,6 +119,29 @@ class BundleAudit:
         self.reader = reader
         #: Parallel mode: chunks read ahead and not yet applied (see :meth:`_line_after`).
         self.pending: deque[Chunk] = deque()
+        #: Step 5: earlier checkpoints still to check, by increasing size, each with the name
+        #: errors give it (the previous checkpoint; a verifier state's, FORMAT.md §12.3).
+        self.checks: list[tuple[Checkpoint, str]] = []
+        if previous is not None:
+            self.add_check(previous, "previous_checkpoint")
+
+    def add_check(self, earlier: Checkpoint, what: str) -> None:
+        """Step 5 for one more earlier checkpoint (opened under the log key, not larger than
+        :attr:`cp`): the root over its first ``size`` entries must be its root. Size 0 needs
+        no entry (the caller checked its root is the empty tree's)."""
+        if earlier.size > 0:
+            self.checks.append((earlier, what))
+            self.checks.sort(key=lambda c: c[0].size)
+
+    def start_from(self, state: LogState, tree: CompactRange, kinds: Mapping[str, int]) -> None:
+        """Incremental verification (FORMAT.md §12.3): continue a replay that ended after
+        ``state.size`` entries, with that replay's rule state, compact range and counts by
+        kind; the reader must start at line ``state.size``. Precondition: ``tree.size ==
+        state.size > 0``, and every earlier checkpoint added covers at least that many."""
+        assert tree.size == state.size > 0
+        if self.builder is not None:
+            raise ValueError("an observer needs every entry: verify in full")
+        self.state, self.tree, self.kinds = state, tree, Counter(kinds)
 
     # -- per entry ---------------------------------------------------------------------
 
@@ -154,7 +177,7 @@ class BundleAudit:
             self.builder.entry(entry)
         self.tree.append(leaf)
         self.kinds[entry.statement.kind] += 1
-        if self.previous is not None and self.tree.size == self.previous.size:
+        if self.checks and self.tree.size == self.checks[0][0].size:
             self._check_previous()
 
     def apply_chunk(
@@ -283,19 +306,21 @@ class BundleAudit:
                 )
 
     def _check_previous(self) -> None:
-        """Step 5: the first ``previous.size`` entries hash to the previous root."""
-        prev = self.previous
-        assert prev is not None and prev.size > 0
-        if self.tree.root() != prev.root:
-            n = prev.size
-            raise VerificationError(
-                "checkpoint.inconsistent",
-                f"the first {n} entries do not hash to the root of the previous checkpoint "
-                f"(size {n}): the log was rewritten at or before entry {n - 1}, the last "
-                "entry that checkpoint covers; 日志在此前被改写",
-                index=n - 1,
-                field="previous_checkpoint",
-            )
+        """Step 5: the first ``size`` entries hash to the root of each earlier checkpoint of
+        that size (:attr:`checks`, reached now)."""
+        root = self.tree.root()
+        while self.checks and self.checks[0][0].size == self.tree.size:
+            prev, what = self.checks.pop(0)
+            if root != prev.root:
+                n = prev.size
+                raise VerificationError(
+                    "checkpoint.inconsistent",
+                    f"the first {n} entries do not hash to the root of the "
+                    f"{what.replace('_', ' ')} (size {n}): the log was rewritten at or before "
+                    f"entry {n - 1}, the last entry that checkpoint covers; 日志在此前被改写",
+                    index=n - 1,
+                    field=what,
+                )
 
     def finish(self) -> None:
         """Step 4: every entry of the checkpoint is present and the roots agree."""

@@ -8,6 +8,7 @@ without a newline, or one too long, ends the reading as the chunk's ``tail``.
 
 from __future__ import annotations
 
+import io
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -15,11 +16,13 @@ from typing import IO, Any
 from verifier.core.entry import Entry
 from verifier.core.errors import VerificationError
 
-__all__ = ["CHUNK_BYTES", "CHUNK_LINES", "MAX_LINE_BYTES", "Chunk", "Reader"]
+__all__ = ["CHUNK_BYTES", "CHUNK_LINES", "MAX_LINE_BYTES", "Chunk", "Reader", "skip_lines"]
 
 #: Lines per chunk (a chunk also ends after :data:`CHUNK_BYTES`).
 CHUNK_LINES = 2000
 CHUNK_BYTES = 4 << 20
+#: :func:`skip_lines` reads this much at a time.
+SKIP_BLOCK = 1 << 20
 #: FORMAT.md §4, §9: the longest entry line, without its newline (rule ``export.line_too_long``
 #: from 65,536 bytes on): C2SP tlog-tiles entry bundles give each entry a 16-bit length.
 MAX_LINE_BYTES = 65_535
@@ -89,3 +92,54 @@ class Reader:
         if not lines and chunk.tail is None:
             return None
         return chunk
+
+
+class _Prefixed(io.RawIOBase):
+    """``head``, then the rest of ``rest`` (which it never closes): a stream that cannot seek
+    back, continued after :func:`skip_lines` read past the line it stopped at."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+        self.head, self.rest = memoryview(head), rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.head:
+            n = min(len(buffer), len(self.head))
+            buffer[:n] = self.head[:n]
+            self.head = self.head[n:]
+            return n
+        data = self.rest.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def skip_lines(fh: IO[bytes], n: int) -> tuple[IO[bytes], int, int]:
+    """Pass over the first ``n`` lines of ``fh`` without looking at them (incremental
+    verification, FORMAT.md §12.3): newlines are counted in blocks of :data:`SKIP_BLOCK`
+    bytes. Returns the stream to read on (``fh`` itself, repositioned, when it can seek; else
+    a buffered stream over the bytes read past the line and the rest of ``fh``), the number
+    of bytes skipped and the number of lines found — fewer than ``n`` only when ``fh`` ended
+    first. Cost: reads ``n`` lines' bytes once; memory one block."""
+    seen = offset = 0
+    while seen < n:
+        block = fh.read(SKIP_BLOCK)
+        if not block:
+            break
+        count = block.count(b"\n")
+        if seen + count < n:
+            seen += count
+            offset += len(block)
+            continue
+        at = -1
+        for _ in range(n - seen):
+            at = block.index(b"\n", at + 1)
+        seen = n
+        offset += at + 1
+        rest = block[at + 1 :]
+        if rest and fh.seekable():
+            fh.seek(-len(rest), io.SEEK_CUR)
+        elif rest:
+            return io.BufferedReader(_Prefixed(rest, fh), 1 << 16), offset, seen
+    return fh, offset, seen

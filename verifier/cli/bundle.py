@@ -12,11 +12,13 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from verifier.audit.bundle import BundleAudit, Observer
-from verifier.audit.lines import MAX_LINE_BYTES, Reader
+from verifier.audit.lines import MAX_LINE_BYTES, Reader, skip_lines
+from verifier.audit.state import ResumePoint
 from verifier.audit.verdict import AuditReport
 from verifier.cli.chunks import run_parallel
 from verifier.cli.files import DirectoryBundle, open_regular
@@ -31,6 +33,8 @@ __all__ = [
     "MAX_CHECKPOINT_BYTES",
     "SMALL_EXPORT_BYTES",
     "BundleSource",
+    "Finished",
+    "audit_bundle",
     "open_bundle",
     "verify_bundle",
 ]
@@ -82,20 +86,62 @@ def verify_bundle(
     Cost: one Ed25519 verification per signature; memory O(log n) plus bounded buffers
     (plus the builder's figures and index lists when one is given).
     """
+    return audit_bundle(
+        directory, log_key, authority_keys, previous_checkpoint, workers, progress, builder
+    ).report
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A successful :func:`audit_bundle`: the finished audit (its rule state and range), the
+    report, the checkpoint text verified and the first entry replayed (0: all of them)."""
+
+    audit: BundleAudit
+    report: AuditReport
+    note: str
+    first: int
+
+
+def audit_bundle(
+    directory: Path,
+    log_key: VerifierKey,
+    authority_keys: Sequence[VerifierKey] = (),
+    previous_checkpoint: str | bytes | None = None,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    builder: Observer | None = None,
+    resume: ResumePoint | None = None,
+) -> Finished:
+    """:func:`verify_bundle`, returning the finished audit as well; with ``resume`` (a
+    verifier state, FORMAT.md §12.3), the bundle must extend that state (else
+    :class:`~verifier.audit.state.StateRefused` or ``checkpoint.inconsistent``) and only the
+    entries after it are replayed — unless ``builder`` or a ``previous_checkpoint`` smaller
+    than the state needs every entry, in which case all are (and the state's checkpoint is
+    checked as an earlier one). Cost: as :func:`verify_bundle`, for the entries replayed;
+    skipping the others reads their bytes once."""
     started = time.monotonic()
     n = default_workers() if workers is None else workers
     if n < 1:
         raise InputError("workers must be at least 1", field="workers")
     source = open_bundle(Path(directory))
     try:
-        audit, n = _audit(
-            source, log_key, authority_keys, previous_checkpoint, n, workers, progress, builder
+        audit, n, note, first = _audit(
+            source,
+            log_key,
+            authority_keys,
+            previous_checkpoint,
+            n,
+            workers,
+            progress,
+            builder,
+            resume,
         )
     finally:
         source.close()
     # Step 4: size and root.
     audit.finish()
-    return audit.report(time.monotonic() - started, n)
+    report = audit.report(time.monotonic() - started, n)
+    return Finished(audit, report, note.decode("utf-8"), first)
 
 
 def open_bundle(path: Path) -> BundleSource:
@@ -123,9 +169,11 @@ def _audit(
     workers: int | None,
     progress: Callable[[int, int], None] | None,
     builder: Observer | None,
-) -> tuple[BundleAudit, int]:
-    """Steps 1–3 and 5 of :func:`verify_bundle` on ``source``; returns the audit (step 4 is
-    the caller's) and the number of processes used."""
+    resume: ResumePoint | None,
+) -> tuple[BundleAudit, int, bytes, int]:
+    """Steps 1–3 and 5 of :func:`audit_bundle` on ``source``; returns the audit (step 4 is
+    the caller's), the number of processes used, the checkpoint's bytes and the first entry
+    replayed."""
     # Both files must be there before anything is judged (a missing file is an input error).
     fh, total = source.open_entries()
     with fh:
@@ -134,21 +182,63 @@ def _audit(
         cp = open_checkpoint_as(note, log_key, "checkpoint")
         source.cap_entries(cp.size * (MAX_LINE_BYTES + 1))
         previous = _previous(cp, log_key, previous_checkpoint)
-        reader = Reader(fh)
-        audit = BundleAudit(cp, log_key, authority_keys, previous, reader, builder)
-        if workers is None and total < SMALL_EXPORT_BYTES:
-            n = 1
-        # Steps 2, 3 and 5 (second part), entry by entry.
+        audit = BundleAudit(cp, log_key, authority_keys, previous, Reader(fh), builder)
         try:
+            first = 0 if resume is None else _resume(audit, resume, previous, fh)
+            if workers is None and total - audit.reader.offset < SMALL_EXPORT_BYTES:
+                n = 1
+            # Steps 2, 3 and 5 (second part), entry by entry.
             if n == 1:
                 audit.run_inline(progress, total)
             else:
-                run_parallel(audit, reader, n, progress, total)
+                registry = audit.state.registry
+                known = [rec.key for rec in registry.keys.values()]
+                origin = audit.state.message_origin
+                run_parallel(audit, audit.reader, n, progress, total, known, origin)
         except OSError as exc:
             raise InputError(
                 f"cannot read {ENTRIES_FILE}: {exc.strerror}", field=ENTRIES_FILE
             ) from None
-    return audit, n
+        except VerificationError as exc:
+            if resume is None:
+                raise
+            raise resume.translate(exc) from None
+    return audit, n, note, first
+
+
+def _resume(
+    audit: BundleAudit, resume: ResumePoint, previous: Checkpoint | None, fh: BinaryIO
+) -> int:
+    """Start ``audit`` from the verifier state ``resume`` (FORMAT.md §12.3); returns the
+    first entry to replay: the state's size, or 0 when every entry must be replayed (an
+    observer, or a previous checkpoint older than the state), the state's checkpoint then
+    being checked as an earlier one. Refuses a state the bundle does not extend."""
+    cp = audit.cp
+    resume.check_bundle(cp)
+    size = resume.size
+    if audit.builder is not None or (previous is not None and previous.size < size):
+        audit.add_check(resume.checkpoint, "state")
+        return 0
+    if previous is not None and previous.size == size and previous.root != resume.state.root:
+        raise VerificationError(
+            "checkpoint.inconsistent",
+            f"the previous checkpoint (size {size}) and the verifier state (size {size}) "
+            "have different roots: the log forked; 日志分叉",
+            index=size - 1,
+            field="previous_checkpoint",
+        )
+    resume.attach(audit, audit.log_key)
+    stream, offset, found = skip_lines(fh, size)
+    if found < size:
+        raise VerificationError(
+            "export.size",
+            f"entries.jsonl ends after {found} entries but the checkpoint covers {cp.size}: "
+            f"entry {found} is missing; 条目缺失",
+            index=found,
+        )
+    audit.reader = reader = Reader(stream)
+    reader.next_index, reader.offset = size, offset
+    return size
 
 
 def _previous(

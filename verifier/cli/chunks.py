@@ -276,15 +276,21 @@ def run_parallel(
     workers: int,
     progress: Callable[[int, int], None] | None,
     total: int,
+    known: Sequence[VerifierKey] = (),
+    origin: str | None = None,
 ) -> None:
     """Steps 2–5 of :func:`verifier.cli.bundle.verify_bundle` with the stateless work in
     ``workers`` processes, in bounded chunks applied to ``sink`` strictly in order.
 
     Two ways to split the work (see "Parallelism" in the module docstring): with up to
     :data:`MAIN_PARSES_UP_TO` workers this process parses and the workers only verify
-    signatures; with more, the workers also parse (:func:`check_chunk`).
+    signatures; with more, the workers also parse (:func:`check_chunk`). A replay resumed
+    after genesis (incremental verification) passes the keys its registry knows (``known``)
+    and the origin its signatures cover (``origin``), which the genesis line would give.
     """
     dispatch = _Dispatch(main_parses=workers <= MAIN_PARSES_UP_TO)
+    dispatch.learn(known)
+    dispatch.origin = origin
     pending = sink.pending
     window = WINDOW_PER_WORKER * workers
     pool = process_pool(workers)

@@ -4,6 +4,7 @@ Usage::
 
     gongxin-verify DIR --log-key VKEY_OR_FILE [--authority-key VKEY_OR_FILE ...]
                    [--previous-checkpoint FILE] [--json REPORT] [--report OUT]
+                   [--state FILE] [--flags FILE] [--ocds OUT.json] [--ocid-prefix P]
                    [--workers N] [--quiet]
     gongxin-verify inclusion ENTRY_LINE_FILE PROOF_FILE CHECKPOINT --log-key VKEY_OR_FILE
                    [--json REPORT] [--quiet]
@@ -11,16 +12,20 @@ Usage::
 Exit status: 0 valid, 1 invalid (one line on stderr naming the entry, the rule and what
 differed), 2 usage or input error (nothing was judged), 3 internal error (a bug: please
 report it). Standard library plus :mod:`verifier` only, so that it runs with nothing but
-``pynacl`` and ``orjson`` installed.
+``pynacl`` and ``orjson`` installed (and ``jinja2``, for the HTML report).
 
 ``--report OUT`` writes, after a successful verification only, the traceability report
 (FORMAT.md §10.6; :mod:`verifier.reports.traceability`): ``OUT`` and ``OUT`` with suffix ``.md`` when
-``OUT`` ends in ``.json``, otherwise ``OUT/report.json`` and ``OUT/report.md``.
+``OUT`` ends in ``.json``, otherwise ``OUT/report.json`` and ``OUT/report.md``; and beside
+them the self-contained HTML report (:mod:`verifier.reports.html`), ``.html`` for ``.json``.
+The report's ``red_flags`` (:mod:`verifier.reports.flags`) are judged by the thresholds of
+``--flags FILE`` (TOML over the shipped ``verifier/reports/flags.toml``; a bad file exits 2
+before anything is verified). ``--ocds OUT.json`` writes, after success only, the contracts as
+an OCDS 1.1.5 release package (:mod:`verifier.reports.ocds`, OCIDs ``--ocid-prefix``-…).
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
@@ -28,167 +33,28 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import Any, TextIO
 
 import orjson
 
 from verifier.audit.lines import MAX_LINE_BYTES
 from verifier.cli.bundle import MAX_CHECKPOINT_BYTES, verify_bundle
+from verifier.cli.exports import ocds_target, read_thresholds, write_ocds
 from verifier.cli.files import load_verifier_key, read_limited
 from verifier.cli.inclusion import verify_inclusion_file
+from verifier.cli.incremental import state_line, verify_with_state
+from verifier.cli.options import EXIT_USAGE, bundle_parser, inclusion_parser
 from verifier.core.errors import InputError, VerificationError
 from verifier.core.keys import VerifierKey
+from verifier.reports.analysis import Analysis
+from verifier.reports.html import render_html
 from verifier.reports.markdown import render_markdown
-from verifier.reports.traceability import ReportBuilder
 
 EXIT_VALID = 0
 EXIT_INVALID = 1
-EXIT_USAGE = 2
 EXIT_INTERNAL = 3
 
 _MAX_PROOF_BYTES = 1 << 20
-
-_EPILOG = """\
-轻量模式 light mode (one entry, no full replay):
-  gongxin-verify inclusion ENTRY_LINE_FILE PROOF_FILE CHECKPOINT --log-key VKEY_OR_FILE
-  (a directory literally named "inclusion" can be given as ./inclusion)
-
-退出码 exit status:
-  0  验证通过 valid
-  1  验证失败 invalid — one line on stderr: the entry index, [rule] and what differed
-  2  用法或输入错误 usage or input error — nothing was judged
-  3  内部错误 internal error — please report it
-
-The log key must come from a trusted source (e.g. the published key), never from the
-bundle's own log.vkey. 日志公钥须从可信渠道获得，不要使用导出目录中的 log.vkey。
-"""
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse with one-line usage errors (exit 2)."""
-
-    def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"✗ 用法错误 usage error: {message}; run `{self.prog} --help` for usage\n")
-        raise SystemExit(EXIT_USAGE)
-
-
-def _workers(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
-def _bundle_parser() -> _Parser:
-    p = _Parser(
-        prog="gongxin-verify",
-        description=(
-            "独立验证公信账本导出包：重放每一条目的签名、密钥授权、角色与规则，并核对已签名检查点。\n"
-            "Verify a Gongxin export bundle offline: replay every entry's signatures, key "
-            "grants, roles and rules, and check them against the signed checkpoint."
-        ),
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument(
-        "directory",
-        metavar="DIR",
-        help="导出目录或 zip export directory (entries.jsonl, checkpoint) as written by "
-        "`gongxin export`, or the zip that GET /v1/log/export downloads",
-    )
-    p.add_argument(
-        "--log-key",
-        required=True,
-        metavar="VKEY_OR_FILE",
-        help="日志公钥（字符串或文件）the log's verifier key, as a string or a file holding it",
-    )
-    p.add_argument(
-        "--authority-key",
-        action="append",
-        default=[],
-        metavar="VKEY_OR_FILE",
-        help=(
-            "权威公钥，可重复；须与创世条目完全一致 an authority verifier key (repeatable); "
-            "the genesis authority set must be exactly these"
-        ),
-    )
-    p.add_argument(
-        "--previous-checkpoint",
-        metavar="FILE",
-        help=(
-            "先前见过的检查点；导出须与之一致 a checkpoint seen earlier: the export must extend "
-            "it (detects rewritten or rolled-back logs)"
-        ),
-    )
-    p.add_argument(
-        "--json",
-        metavar="REPORT",
-        help="写出 JSON 报告（- 为标准输出）write a JSON report to REPORT ('-' for stdout), also on failure",
-    )
-    p.add_argument(
-        "--report",
-        metavar="OUT",
-        help=(
-            "验证通过后写出可追溯报告（JSON 与 Markdown）：OUT 以 .json 结尾时写 OUT 与同名 .md，"
-            "否则视为目录，写入 report.json 与 report.md；验证失败时不写 "
-            "after a successful verification, write the traceability report (per fund, "
-            "contract, provider and community, every figure with its entry indices): OUT and "
-            "OUT with suffix .md if OUT ends in .json, else OUT/report.json and OUT/report.md; "
-            "nothing is written when verification fails"
-        ),
-    )
-    p.add_argument(
-        "--workers",
-        type=_workers,
-        metavar="N",
-        help="并行进程数（默认每核一个）worker processes (default: one per CPU; 1 = no pool)",
-    )
-    p.add_argument(
-        "-q",
-        "--quiet",
-        action="store_true",
-        help="不显示进度与成功信息 no progress and no output on success (failures still print)",
-    )
-    return p
-
-
-def _inclusion_parser() -> _Parser:
-    p = _Parser(
-        prog="gongxin-verify inclusion",
-        description=(
-            "轻量模式：验证单个条目包含在已签名检查点所覆盖的日志中（不重放规则）。\n"
-            "Light mode: check that one entry line is included in the log a signed checkpoint "
-            "covers (RFC 9162 inclusion proof; keys and rules are not replayed)."
-        ),
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument(
-        "entry_line", metavar="ENTRY_LINE_FILE", help="条目行文件 a file holding the entry's line"
-    )
-    p.add_argument(
-        "proof",
-        metavar="PROOF_FILE",
-        help='包含证明 JSON proof file {"leaf_index", "tree_size", "inclusion_path": [base64…]}',
-    )
-    p.add_argument(
-        "checkpoint", metavar="CHECKPOINT", help="已签名检查点文件 the signed checkpoint file"
-    )
-    p.add_argument(
-        "--log-key",
-        required=True,
-        metavar="VKEY_OR_FILE",
-        help="日志公钥（字符串或文件）the log's verifier key, as a string or a file holding it",
-    )
-    p.add_argument(
-        "--json", metavar="REPORT", help="写出 JSON 报告 write a JSON report ('-' for stdout)"
-    )
-    p.add_argument("-q", "--quiet", action="store_true", help="成功时不输出 no output on success")
-    return p
-
 
 # ------------------------------------------------------------------------------- helpers
 
@@ -258,6 +124,7 @@ def _write_report(paths: tuple[Path, Path], report: dict[str, Any]) -> None:
         for path, data in (
             (json_path, _report_json(report)),
             (md_path, render_markdown(report).encode("utf-8")),
+            (json_path.with_suffix(".html"), render_html(report).encode("utf-8")),
         ):
             tmp = path.with_name(f".{path.name}.tmp")
             tmp.write_bytes(data)
@@ -350,7 +217,7 @@ def _run(
 
 
 def _verify_command(argv: Sequence[str]) -> int:
-    args = _bundle_parser().parse_args(argv)
+    args = bundle_parser().parse_args(argv)
     progress = _Progress(sys.stderr) if not args.quiet and sys.stderr.isatty() else None
 
     def work() -> tuple[dict[str, Any], str]:
@@ -362,20 +229,40 @@ def _verify_command(argv: Sequence[str]) -> int:
                 args.previous_checkpoint, MAX_CHECKPOINT_BYTES, "--previous-checkpoint"
             )
         paths = _report_paths(args.report) if args.report is not None else None
-        builder = ReportBuilder() if paths is not None else None
-        report = verify_bundle(
-            Path(args.directory),
-            log_key,
-            authorities,
-            previous_checkpoint=previous,
-            workers=args.workers,
-            progress=progress,
-            builder=builder,
-        )
+        thresholds = read_thresholds(args.flags)
+        ocds = ocds_target(args.ocds, args.ocid_prefix) if args.ocds is not None else None
+        wanted = paths is not None or ocds is not None
+        builder = Analysis(thresholds, ocds=ocds is not None) if wanted else None
+        incremental = None
+        if args.state is not None:
+            finished, existed = verify_with_state(
+                Path(args.directory),
+                log_key,
+                Path(args.state),
+                authority_keys=authorities,
+                previous_checkpoint=previous,
+                workers=args.workers,
+                progress=progress,
+                builder=builder,
+            )
+            report = finished.report
+            incremental = state_line(finished, Path(args.state), existed)
+        else:
+            report = verify_bundle(
+                Path(args.directory),
+                log_key,
+                authorities,
+                previous_checkpoint=previous,
+                workers=args.workers,
+                progress=progress,
+                builder=builder,
+            )
         line = (
             f"✓ 验证通过 valid: {report.tree_size} entries, origin {report.origin}, "
             f"root {report.root}"
         )
+        if incremental is not None:
+            line += f"\n{incremental}"
         if report.format == 1 and not args.quiet:
             if progress is not None:
                 progress.clear()
@@ -386,14 +273,18 @@ def _verify_command(argv: Sequence[str]) -> int:
             for volatile in ("elapsed_seconds", "workers"):
                 summary.pop(volatile, None)
             _write_report(paths, builder.build(summary))
-            line += f"\n报告 report: {paths[0]}, {paths[1]}"
+            line += f"\n报告 report: {paths[0]}, {paths[1]}, {paths[0].with_suffix('.html')}"
+        if builder is not None and ocds is not None:
+            line += "\n" + write_ocds(
+                ocds, builder, args.ocid_prefix, report.tree_size, quiet=args.quiet
+            )
         return report.to_json(), line
 
     return _run(args.json, args.quiet, work, progress)
 
 
 def _inclusion_command(argv: Sequence[str]) -> int:
-    args = _inclusion_parser().parse_args(argv)
+    args = inclusion_parser().parse_args(argv)
 
     def work() -> tuple[dict[str, Any], str]:
         log_key = _load_key(args.log_key, "--log-key")

@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from verifier.reports.flags_markdown import flags_section
+from verifier.reports.labels import TOTAL_CREDITS, TOTAL_MONEY
+
 __all__ = ["MAX_PAYMENT_ROWS", "refs", "render_markdown", "yuan"]
 
 #: The Markdown lists at most this many payments (the JSON lists every one).
@@ -108,25 +111,7 @@ def _header(report: dict[str, Any]) -> list[str]:
 
 def _totals(t: dict[str, Any]) -> list[str]:
     pay = t["payments"]
-    money = [
-        ("拨款 Appropriated", "appropriated_fen"),
-        ("捐赠 Donated", "donated_fen"),
-        ("合同 Contracted", "contracted_fen"),
-        ("已付 Paid (net)", "paid_fen"),
-        ("冲正 Reversed", "reversed_fen"),
-        ("待审批 Pending", "pending_fen"),
-        ("未分配 Unallocated", "unallocated_fen"),
-        ("余额 Remaining", "remaining_fen"),
-    ]
-    credits = [
-        ("获得 Awarded", "awarded_points"),
-        ("更正 Corrected", "corrected_points"),
-        ("兑换 Redeemed", "redeemed_points"),
-        ("转入 Transferred in", "transferred_in_points"),
-        ("转出 Transferred out", "transferred_out_points"),
-        ("过期 Expired", "expired_points"),
-        ("结余 Outstanding", "outstanding_points"),
-    ]
+    money, credits = TOTAL_MONEY, TOTAL_CREDITS
     counts = (
         f"资金 funds {t['funds']} · 合同 contracts {t['contracts']} · 服务机构 providers "
         f"{t['providers']} · 社区 communities {t['communities']} · 付款 payments: "
@@ -350,5 +335,6 @@ def render_markdown(report: dict[str, Any]) -> str:
         *_contracts(report["contracts"]),
         *_providers(report["providers"]),
         *_communities(report["communities"]),
+        *flags_section(report),
     ]
     return "\n".join(lines).rstrip("\n") + "\n"

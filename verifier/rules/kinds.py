@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -206,6 +206,8 @@ class Kind:
     name: str
     roles: frozenset[str]
     fields: dict[str, FieldCheck] | None
+    #: Members a body MAY carry (FORMAT.md §10, "Changes in version 2.1"); checked when present.
+    optional: dict[str, FieldCheck] = field(default_factory=dict)
 
     def check_body(self, body: dict[str, Any], index: int) -> None:
         """Raise ``VerificationError("entry.body")`` naming the first bad field. O(body)."""
@@ -218,14 +220,18 @@ class Kind:
                     "entry.body", problem[1], index=index, field=f"statement.body.{problem[0]}"
                 )
             return
-        if body.keys() != self.fields.keys():
+        keys = body.keys()
+        if not self.fields.keys() <= keys or not keys <= self.fields.keys() | self.optional.keys():
+            extra = f", optionally {', '.join(sorted(self.optional))}" if self.optional else ""
             raise VerificationError(
                 "entry.body",
-                f"{self.name} body must have exactly the fields {', '.join(sorted(self.fields))}",
+                f"{self.name} body must have exactly the fields "
+                f"{', '.join(sorted(self.fields))}{extra}",
                 index=index,
                 field="statement.body",
             )
-        for name, check in self.fields.items():
+        checks = [*self.fields.items(), *((n, c) for n, c in self.optional.items() if n in keys)]
+        for name, check in checks:
             problem = check(body[name])
             if problem:
                 raise VerificationError(
@@ -267,8 +273,29 @@ def _key_body_sizes(kind: str, body: dict[str, Any]) -> tuple[str, str] | None:
     return None
 
 
-def _kind(name: str, roles: set[str], fields: dict[str, FieldCheck] | None) -> Kind:
-    return Kind(name, frozenset(roles), fields)
+def _kind(
+    name: str,
+    roles: set[str],
+    fields: dict[str, FieldCheck] | None,
+    optional: dict[str, FieldCheck] | None = None,
+) -> Kind:
+    return Kind(name, frozenset(roles), fields, optional or {})
+
+
+#: FORMAT.md §10.3 (version 2.1): optional procurement facts of a ``contract.award`` — the
+#: signing date, the number of bids received and the tender period — for the red flags.
+AWARD_OPTIONAL: dict[str, FieldCheck] = {
+    "signed": _date,
+    "bidders": _int_range(1, 10_000, "the number of bids received"),
+    "tender_start": _date,
+    "tender_end": _date,
+}
+#: FORMAT.md §10.3 (version 2.1): optional acceptance facts of a ``payment.propose``: the
+#: date the milestone was met (验收日期) and the digest of the acceptance record.
+PROPOSE_OPTIONAL: dict[str, FieldCheck] = {
+    "milestone_met": _date,
+    "acceptance_sha256": SHA256_HEX,
+}
 
 
 KINDS: dict[str, Kind] = {
@@ -354,6 +381,7 @@ KINDS: dict[str, Kind] = {
                 "milestones": MILESTONES,
                 "evidence": EVIDENCE,
             },
+            AWARD_OPTIONAL,
         ),
         _kind(
             "contract.amend",
@@ -378,6 +406,7 @@ KINDS: dict[str, Kind] = {
                 "invoice_no": ID,
                 "invoice_sha256": SHA256_HEX,
             },
+            PROPOSE_OPTIONAL,
         ),
         _kind("payment.approve", {"approver"}, {"payment_id": ID}),
         _kind("payment.reject", {"approver"}, {"payment_id": ID, "reason": REASON}),
