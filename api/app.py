@@ -27,6 +27,7 @@ from api import (
     routes_domain,
     routes_log,
     routes_residents,
+    routes_tiles,
     routes_write,
 )
 from api.headers import NoSniff
@@ -81,7 +82,7 @@ def create_app(settings: Settings, *, state: ServerState | None = None) -> FastA
     app.add_middleware(NoSniff)
     problems.install(app)
     openapi.install(app)
-    for module in (routes_write, routes_log, routes_domain, routes_residents):
+    for module in (routes_write, routes_log, routes_domain, routes_residents, routes_tiles):
         app.include_router(module.router)
     _mount_pages(app)
 

@@ -1,5 +1,6 @@
 """Checking an OCDS export offline: the release-package schema of OCDS 1.1.5 from
-``../shared/ocds-1.1.5`` (JSON Schema Draft 4, its ``$ref`` URLs resolved by a local
+``tests/ocds-1.1.5`` (a copy of ``../shared/ocds-1.1.5`` with its LICENSE, kept in the
+repository so that a clean clone tests alone, like ``tests/vectors``) (JSON Schema Draft 4, its ``$ref`` URLs resolved by a local
 ``referencing`` registry — no network), the closed and open codelists used, and the money: every
 counted payment of the log is exactly one transaction, in yuan converted exactly from fen."""
 
@@ -17,7 +18,7 @@ from jsonschema import Draft4Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-OCDS = Path(__file__).resolve().parents[2] / "shared" / "ocds-1.1.5"
+OCDS = Path(__file__).resolve().parent / "ocds-1.1.5"
 
 #: Where each codelist applies: a JSON path pattern ("*" for every list item) → codelist.
 CODELISTS = {

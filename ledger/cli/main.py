@@ -31,6 +31,7 @@ from ledger.cli.officer import activity_app, contract_app, credit_app, fund_app,
 from ledger.cli.options import DEFAULT_DB, DEFAULT_LOG_KEY, DbOption, LogKeyOption
 from ledger.cli.report import report_command
 from ledger.cli.residents import residents_app
+from ledger.cli.tiles import tiles_command
 from ledger.log import Ledger
 from ledger.signing.keyfile import read_private_key, write_private_key, write_verifier_key
 from ledger.signing.keys import SignerKey
@@ -61,6 +62,7 @@ app.command("import")(import_command)
 app.command("report")(report_command)
 app.command("backup")(backup)
 app.command("restore")(restore)
+app.command("tiles")(tiles_command)
 
 #: Entry-point group through which other packages add commands (``gongxin serve`` comes from
 #: ``api.cli_serve``, so that ``ledger`` never imports ``api``: arrows point api → ledger).
@@ -71,8 +73,15 @@ def _add_installed_commands() -> None:
     """Register every command of the :data:`COMMAND_GROUP` entry points (installed with the
     ``server`` extra). Cost: one metadata scan and the import of each command's module."""
     for ep in importlib.metadata.entry_points(group=COMMAND_GROUP):
-        if not any(c.name == ep.name for c in app.registered_commands):
-            app.command(ep.name)(ep.load())
+        if any(c.name == ep.name for c in app.registered_commands) or any(
+            g.name == ep.name for g in app.registered_groups
+        ):
+            continue
+        loaded = ep.load()
+        if isinstance(loaded, typer.Typer):  # a command group, e.g. `gongxin witness …`
+            app.add_typer(loaded, name=ep.name)
+        else:
+            app.command(ep.name)(loaded)
 
 
 _add_installed_commands()
