@@ -14,8 +14,9 @@ how many key derivations run at once.
   forgotten first), so its memory is bounded (~300 bytes a key).
 - :class:`DerivationGate`: at most ``slots`` (default: the number of cores) look-ups derive
   their scrypt key (~16 MiB, tens of ms) at once per worker; the others wait up to
-  ``max_wait`` seconds without holding a thread, then get 429. Memory for derivations stays
-  below ``slots`` × 16 MiB however many requests arrive.
+  ``max_wait`` seconds (``fresh_wait`` for an address on its first look-up lately)
+  without holding a thread, then get 429. Memory for derivations stays below ``slots`` ×
+  16 MiB however many requests arrive.
 """
 
 from __future__ import annotations
@@ -158,7 +159,10 @@ class Busy(Exception):
 class DerivationGate:
     """At most ``slots`` (default ``os.cpu_count()``) concurrent runs of :meth:`run` per
     event loop; a caller waits at most ``max_wait`` seconds for a slot (holding no thread,
-    only a future), then gets :class:`Busy`.
+    only a future), then gets :class:`Busy`. A caller of ``priority`` ≤ 1 (an address on
+    its first look-up lately) waits up to ``fresh_wait`` instead: it is served ahead of
+    everyone else, so it needs only one slot to free up, but on a starved machine one
+    scrypt can take longer than ``max_wait`` (seen: 0.6–1.6 s on 2 busy cores).
 
     A freed slot goes to the waiter with the lowest ``priority`` (callers pass how many
     look-ups their address has used lately), the newest first among equals: a resident
@@ -166,16 +170,18 @@ class DerivationGate:
     burst the oldest waiters, about to give up anyway, are the ones that get 429. O(log w)
     per call for w waiters; w is bounded by the arrival rate × ``max_wait``."""
 
-    def __init__(self, slots: int | None = None, max_wait: float = 1.0) -> None:
+    def __init__(
+        self, slots: int | None = None, max_wait: float = 1.0, fresh_wait: float = 4.0
+    ) -> None:
         self.slots = max(1, slots or os.cpu_count() or 1)
-        self.max_wait = max_wait
+        self.max_wait, self.fresh_wait = max_wait, max(max_wait, fresh_wait)
         self._free = self.slots
         self._waiters: list[tuple[float, int, asyncio.Future[None]]] = []
         self._seq = itertools.count()
 
     async def run(self, work: Callable[[], Awaitable[T]], priority: float = 0.0) -> T:
         """Await ``work()`` holding a slot; :class:`Busy` if none was handed to this caller
-        within ``max_wait`` seconds."""
+        within ``max_wait`` (``fresh_wait`` if ``priority`` ≤ 1) seconds."""
         if self._free > 0:  # then no one is waiting: slots are handed to waiters first
             self._free -= 1
         else:
@@ -192,7 +198,8 @@ class DerivationGate:
         entry = (priority, -next(self._seq), waiter)
         heapq.heappush(self._waiters, entry)
         try:
-            await asyncio.wait_for(asyncio.shield(waiter), self.max_wait)
+            patience = self.fresh_wait if priority <= 1 else self.max_wait
+            await asyncio.wait_for(asyncio.shield(waiter), patience)
         except BaseException as exc:
             if waiter.done():  # handed a slot just as the time ran out or we were cancelled
                 if isinstance(exc, TimeoutError):
