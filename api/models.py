@@ -154,12 +154,20 @@ class TraceEntryBody(BaseModel):
     balance_after_points: int | None = None
 
 
+class TracePage(BaseModel):
+    after: int
+    limit: int
+    entries_total: int
+    next_after: int | None = Field(description="pass as ?after= for the next page; null: last")
+
+
 class TraceBody(BaseModel):
     target: str
     id: str
     log_size: int
     entries: list[TraceEntryBody]
     summary: dict[str, Any]
+    page: TracePage
 
 
 class LookupRequest(BaseModel):

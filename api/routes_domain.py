@@ -31,6 +31,9 @@ router = APIRouter(prefix="/v1", tags=["信息公开 public information"])
 State = Annotated[ServerState, Depends(server)]
 Offset = Annotated[int, Query(ge=0, description="skip this many 跳过条数")]
 Limit = Annotated[int, Query(ge=1, le=1000, description="at most this many 最多条数")]
+MAX_TRACE_PAGE = 1000
+"""Most entries one ``/v1/trace`` reply carries (issue 13: every listing is paged)."""
+DEFAULT_TRACE_PAGE = 200
 Ident = Annotated[str, Path(min_length=1, max_length=128)]
 T = TypeVar("T")
 
@@ -205,14 +208,33 @@ def trace(
     st: State,
     target: Annotated[str, Path(pattern="^(fund|contract|payment|provider)$")],
     ident: Ident,
+    after: Annotated[
+        int, Query(ge=-1, description="entries after this index 从此序号之后 (-1: from the start)")
+    ] = -1,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_TRACE_PAGE, description="at most this many entries 最多条目数")
+    ] = DEFAULT_TRACE_PAGE,
 ) -> Any:
     """The chain of entries behind the object, as ``gongxin trace --json`` prints it:
-    index, log time, kind, signer and post title, leaf hash, amounts. From the ``postings``
-    index (:mod:`ledger.postings`): O(log n + k) for k entries."""
+    index, log time, kind, signer and post title, leaf hash, amounts — one page of at most
+    ``limit`` entries after index ``after``; ``page.next_after`` continues (``null`` on the
+    last page). The summary always covers every entry. From the ``postings`` index
+    (:mod:`ledger.postings`): O(log n + k) postings, and only the page's entries are read."""
     size = st.sync()[0]
     with st.ledger.engine.connect() as conn:
         postings, own = trace_postings(conn, target, ident, size)
         if not own:
             raise not_found(TARGET_NAMES[target], ident)
-        result = assemble_trace(st.ledger, target, ident, size, postings, own, conn=conn)
-    return result.to_json()
+        indices = sorted({p.index for p in postings})
+        later = [i for i in indices if i > after]
+        page = set(later[:limit])
+        shown = [p for p in postings if p.index in page]
+        result = assemble_trace(st.ledger, target, ident, size, shown, own, conn=conn)
+    body = result.to_json()
+    body["page"] = {
+        "after": after,
+        "limit": limit,
+        "entries_total": len(indices),
+        "next_after": later[limit - 1] if len(later) > limit else None,
+    }
+    return body

@@ -156,6 +156,17 @@ def test_officer_flow_with_dual_approval(http: httpx.Client, template: DemoTempl
     kinds = [e["kind"] for e in trace["entries"]]
     assert kinds == ["fund.appropriate", "contract.award", "payment.propose", "payment.approve"]
     assert trace["summary"]["state"] == "counted"
+    assert trace["page"] == {"after": -1, "limit": 200, "entries_total": 4, "next_after": None}
+    # paged (issue 13: no listing is unbounded): one entry a page, the same chain
+    paged, after = [], -1
+    while after is not None:
+        page = http.get("/v1/trace/payment/P-E2E-1", params={"after": after, "limit": 1}).json()
+        assert len(page["entries"]) <= 1 and page["summary"] == trace["summary"]
+        paged += page["entries"]
+        after = page["page"]["next_after"]
+    assert paged == trace["entries"]
+    too_many = http.get("/v1/trace/payment/P-E2E-1", params={"limit": 1001})
+    assert too_many.status_code == 400 and "limit" in too_many.text
     provider = http.get("/v1/providers/chunhui-sw").json()
     assert "HT-E2E-1" in provider["contracts"]
 
