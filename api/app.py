@@ -9,9 +9,10 @@ stops; queued writes are finished first.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 import swagger_ui_bundle
@@ -26,6 +27,7 @@ from api import (
     problems,
     routes_domain,
     routes_log,
+    routes_proof,
     routes_residents,
     routes_tiles,
     routes_write,
@@ -65,9 +67,14 @@ def create_app(settings: Settings, *, state: ServerState | None = None) -> FastA
         opened = state if state is not None else ServerState.open(settings)
         app.state.server = opened
         app.state.log_vkey = opened.log_vkey
+        collecting = _start_witnessing(opened)
         try:
             yield
         finally:
+            if collecting is not None:
+                collecting.cancel()
+                with suppress(asyncio.CancelledError):
+                    await collecting
             app.state.server = None
             opened.close()
 
@@ -82,7 +89,14 @@ def create_app(settings: Settings, *, state: ServerState | None = None) -> FastA
     app.add_middleware(NoSniff)
     problems.install(app)
     openapi.install(app)
-    for module in (routes_write, routes_log, routes_domain, routes_residents, routes_tiles):
+    for module in (
+        routes_write,
+        routes_log,
+        routes_domain,
+        routes_residents,
+        routes_tiles,
+        routes_proof,
+    ):
         app.include_router(module.router)
     _mount_pages(app)
 
@@ -96,6 +110,16 @@ def create_app(settings: Settings, *, state: ServerState | None = None) -> FastA
     if settings.metrics:
         _mount_metrics(app)
     return app
+
+
+def _start_witnessing(st: ServerState) -> asyncio.Task[None] | None:
+    """With a witness policy and the log key, the cosignature collector
+    (:mod:`api.witnessing`; one per deployment through its lease) as a background task."""
+    if st.witness_policy is None or st.sequencer is None:
+        return None
+    from api.witnessing import Collector
+
+    return asyncio.create_task(Collector(st.ledger, st.witness_policy, st.sync).run())
 
 
 def _mount_metrics(app: FastAPI) -> None:

@@ -52,6 +52,16 @@ def serve(
             "server process; the excess gets 503 with Retry-After",
         ),
     ] = 2,
+    export_cache_seconds: Annotated[
+        float,
+        typer.Option(
+            "--export-cache-seconds",
+            min=0,
+            max=86_400,
+            help="导出包缓存秒数 serve one built export zip to every download for this long "
+            "(0: build one per download)",
+        ),
+    ] = 60.0,
     workers: Annotated[
         int,
         typer.Option(
@@ -103,6 +113,16 @@ def serve(
             "snapshot after this many entries and at shutdown (0: never)",
         ),
     ] = 100_000,  # = ledger.snapshots.DEFAULT_EVERY (not imported: keep the CLI light)
+    witness_policy: Annotated[
+        Path | None,
+        typer.Option(
+            "--witness-policy",
+            metavar="FILE",
+            help="见证策略文件：向其中的见证者收集副署，/checkpoint 只发布达到法定数的检查点 "
+            "witness policy (Sigsum format, docs/API.md): ask its witnesses to cosign and "
+            "serve the newest checkpoint its quorum cosigned",
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="日志级别")] = "info",
     log_format: Annotated[
         str,
@@ -131,6 +151,15 @@ def serve(
     except ValueError as exc:
         typer.echo(f"✗ --trusted-proxy: {exc}", err=True)
         raise typer.Exit(2) from None
+    if witness_policy is not None:
+        from verifier.core.errors import InputError
+        from verifier.witness.policy import load_policy
+
+        try:
+            load_policy(witness_policy)
+        except InputError as exc:
+            typer.echo(f"✗ --witness-policy: {exc.message}", err=True)
+            raise typer.Exit(2) from None
     if not read_only and not log_key_file.exists():
         typer.echo(
             f"✗ 找不到日志私钥 no log key file {log_key_file}; pass --log-key-file, or "
@@ -146,8 +175,10 @@ def serve(
         lookups_per_minute=lookups_per_minute,
         trusted_proxies=tuple(trusted_proxy or ()),
         export_streams=export_streams,
+        export_cache_seconds=export_cache_seconds,
         metrics=metrics,
         snapshot_every=snapshot_every,
+        witness_policy=None if witness_policy is None else str(witness_policy.resolve()),
     )
     typer.echo(f"公信接口 Gongxin API on http://{host}:{port}/ (docs: /docs, residents: /credits)")
     common: dict[str, Any] = {

@@ -2,9 +2,12 @@
 
 ``GET /credits`` serves ``static/credits.html`` with the log's public key injected as
 ``<meta name="gongxin-log-key">`` (from ``app.state.log_vkey``, a ``name+keyid+base64``
-string) and a strict Content-Security-Policy: the page loads nothing but its own scripts and
-stylesheet from ``/credits/static/`` and talks only to this origin. The page itself checks
-the checkpoint signature and every inclusion proof in the browser (``static/verify.js``).
+string), the witness policy (``--witness-policy``; see :func:`policy_json`) as
+``<meta name="gongxin-witness-policy">`` (empty without one), and a strict
+Content-Security-Policy: the page loads nothing but its own scripts and stylesheet from
+``/credits/static/`` and talks only to this origin. The page itself checks the checkpoint
+signature, the witnesses' cosignatures against the policy's quorum (``static/cosign.js``)
+and every inclusion proof in the browser (``static/verify.js``).
 
 ``GET /credits/static/{name}`` serves the page's files from a fixed list read at import
 (no path from the request ever reaches the file system). Asset URLs in the page carry
@@ -18,14 +21,17 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.problems import Problem
+from verifier.witness.policy import WitnessPolicy
 
-__all__ = ["CSP", "mount", "router"]
+__all__ = ["CSP", "mount", "policy_json", "router"]
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 _TYPES = {
@@ -67,20 +73,50 @@ _TEMPLATE = (STATIC_DIR / "credits.html").read_text(encoding="utf-8")
 router = APIRouter(include_in_schema=False)
 
 
-def render_page(log_vkey: str) -> str:
-    """The page's HTML with ``log_vkey`` (attribute-escaped) and the asset version filled in."""
-    return _TEMPLATE.replace("{{LOG_KEY}}", html.escape(log_vkey, quote=True)).replace(
-        "{{VERSION}}", _VERSION
+def policy_json(policy: WitnessPolicy | None) -> str:
+    """The witness policy as the page reads it, or ``""`` for none: compact JSON
+    ``{"witnesses": [{"name": 审计局, "key": "<witness verifier key>"}, …],
+    "groups": [{"name", "threshold", "members"}, …], "quorum": name | null}`` (names are
+    the policy-local ones; log lines and URLs are left out). Cost: O(size of the policy)."""
+    if policy is None:
+        return ""
+    doc: dict[str, Any] = {
+        "witnesses": [{"name": w.name, "key": str(w.key)} for w in policy.witnesses],
+        "groups": [
+            {"name": g.name, "threshold": g.threshold, "members": list(g.members)}
+            for g in policy.groups
+        ],
+        "quorum": policy.quorum,
+    }
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+
+
+def render_page(log_vkey: str, policy: WitnessPolicy | None = None) -> str:
+    """The page's HTML with ``log_vkey`` and the witness policy (both attribute-escaped)
+    and the asset version filled in."""
+    return (
+        _TEMPLATE.replace("{{LOG_KEY}}", html.escape(log_vkey, quote=True))
+        .replace("{{WITNESS_POLICY}}", html.escape(policy_json(policy), quote=True))
+        .replace("{{VERSION}}", _VERSION)
     )
+
+
+def _witness_policy(request: Request) -> WitnessPolicy | None:
+    """``app.state.witness_policy`` if set (tests), else the server state's policy."""
+    policy = getattr(request.app.state, "witness_policy", None)
+    if policy is None:
+        policy = getattr(getattr(request.app.state, "server", None), "witness_policy", None)
+    return policy if isinstance(policy, WitnessPolicy) else None
 
 
 @router.get("/credits", response_class=HTMLResponse)
 def credits_page(request: Request) -> HTMLResponse:
     """The residents' page. An app without ``state.log_vkey`` still serves it, with an
-    empty key: the page then shows 验证失败 for every look-up rather than 已验证."""
+    empty key: the page then shows 验证失败 for every look-up rather than 已验证. With a
+    witness policy the page also requires its quorum of cosignatures (else a warning)."""
     log_vkey = getattr(request.app.state, "log_vkey", "") or ""
     return HTMLResponse(
-        render_page(str(log_vkey)),
+        render_page(str(log_vkey), _witness_policy(request)),
         media_type="text/html; charset=utf-8",
         headers={
             **_COMMON_HEADERS,

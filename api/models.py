@@ -43,6 +43,11 @@ class ReceiptBody(BaseModel):
         "leaves, standard base64 hashes"
     )
     duplicate: bool = Field(description="false only in the reply to the request that logged it")
+    witnessed: bool | None = Field(
+        default=None,
+        description="only with a witness policy (docs/API.md «Witnessing»): whether the "
+        "checkpoint carries cosignatures satisfying its quorum",
+    )
 
 
 class ReceiptsBody(BaseModel):

@@ -16,7 +16,9 @@ how many key derivations run at once.
   their scrypt key (~16 MiB, tens of ms) at once per worker; the others wait up to
   ``max_wait`` seconds (``fresh_wait`` for an address on its first look-up lately)
   without holding a thread, then get 429. Memory for derivations stays below ``slots`` ×
-  16 MiB however many requests arrive.
+  16 MiB however many requests arrive. Derivations run in the gate's own threads at a lower
+  CPU priority (nice +10 on Linux): under load they get what writes leave over, so a flood
+  of look-ups cannot slow honest writes down, while a quiet server runs them at full speed.
 """
 
 from __future__ import annotations
@@ -30,7 +32,10 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
+
+from api.cpu_priority import low_priority_pool
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 T = TypeVar("T")
@@ -178,6 +183,16 @@ class DerivationGate:
         self._free = self.slots
         self._waiters: list[tuple[float, int, asyncio.Future[None]]] = []
         self._seq = itertools.count()
+        self._pool: ThreadPoolExecutor | None = None
+
+    async def derive(self, fn: Callable[..., T], *args: object, priority: float = 0.0) -> T:
+        """:meth:`run` of ``fn(*args)`` in one of the gate's ``slots`` low-priority threads
+        (:mod:`api.cpu_priority`; created on first use, never more than ``slots``)."""
+        if self._pool is None:
+            self._pool = low_priority_pool(self.slots, "derive")
+        pool = self._pool
+        loop = asyncio.get_running_loop()
+        return await self.run(lambda: loop.run_in_executor(pool, fn, *args), priority)
 
     async def run(self, work: Callable[[], Awaitable[T]], priority: float = 0.0) -> T:
         """Await ``work()`` holding a slot; :class:`Busy` if none was handed to this caller

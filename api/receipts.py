@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from ledger.log import Ledger
@@ -40,3 +41,21 @@ def receipts_json(ledger: Ledger, receipts: Sequence[Receipt]) -> list[dict[str,
         ).to_json()
         for r in receipts
     ]
+
+
+def witnessed_json(
+    ledger: Ledger, receipts: Sequence[Receipt], witnessed: tuple[int, str] | None
+) -> list[dict[str, Any]]:
+    """With a witness policy (docs/API.md "Witnessing"): each receipt whose entry the newest
+    witnessed checkpoint ``witnessed`` (size, cosigned note) covers is given against that
+    checkpoint, cosignatures included; every receipt gets ``"witnessed": true|false``
+    (clients that do not know the member ignore it). Cost: as :func:`receipts_json`."""
+    if witnessed is not None:
+        size, note = witnessed
+        receipts = [
+            replace(r, tree_size=size, checkpoint=note) if r.index < size else r for r in receipts
+        ]
+    out = receipts_json(ledger, receipts)
+    for item, r in zip(out, receipts, strict=True):
+        item["witnessed"] = witnessed is not None and r.checkpoint == witnessed[1]
+    return out

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import base64
 import re
-from typing import Annotated, Any
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
+from pathlib import Path
+from typing import Annotated, Any, BinaryIO
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
+from api.export_cache import ExportCache, default_directory, file_chunks, tee_into
 from api.export_stream import ExportResponse, busy, export_slots, zip_stream
 from api.models import ConsistencyBody, InclusionBody
 from api.problems import Problem
 from api.state import ServerState, server
+from ledger.cosigning import cosigned_note, newest_witnessed
 from ledger.export import entry_pages
 
 router = APIRouter(prefix="/v1/log", tags=["日志 log"])
@@ -40,7 +46,20 @@ def _range(what: str, value: int, low: int, high: int) -> int:
     response_class=PlainTextResponse,
 )
 def checkpoint(st: State) -> PlainTextResponse:
-    return PlainTextResponse(st.sync()[1], media_type="text/plain; charset=utf-8")
+    """The latest checkpoint. With ``--witness-policy``: followed by the cosignature lines
+    collected for it so far, and the header ``Gongxin-Witnessed: true`` once they satisfy
+    the policy's quorum (``false`` until then)."""
+    size, note = st.sync()
+    if st.witness_policy is None:
+        return PlainTextResponse(note, media_type="text/plain; charset=utf-8")
+    cosigned = cosigned_note(st.ledger, size) or note
+    witnessed = st.witnessed()
+    done = witnessed is not None and witnessed[0] >= size
+    return PlainTextResponse(
+        cosigned,
+        media_type="text/plain; charset=utf-8",
+        headers={"Gongxin-Witnessed": "true" if done else "false"},
+    )
 
 
 @router.get("/key", summary="日志公钥 The log's public key", response_class=PlainTextResponse)
@@ -134,6 +153,26 @@ def consistency(
     }
 
 
+def _open_cached(path: Path) -> BinaryIO | None:
+    """The cached zip opened, or ``None`` if a newer export removed it just now."""
+    try:
+        return open(path, "rb")  # closed by file_chunks when the stream ends
+    except OSError:
+        return None
+
+
+def export_cache(app: FastAPI, st: ServerState) -> ExportCache | None:
+    """This app's export cache (:mod:`api.export_cache`), or ``None`` when disabled."""
+    seconds = st.settings.export_cache_seconds
+    if seconds <= 0:
+        return None
+    cache: ExportCache | None = getattr(app.state, "export_cache", None)
+    if cache is None:
+        cache = ExportCache(default_directory(st.settings.database_url), seconds)
+        app.state.export_cache = cache
+    return cache
+
+
 @router.get(
     "/export",
     summary="导出包（zip）The export bundle as one zip download (FORMAT.md §9)",
@@ -143,29 +182,65 @@ def consistency(
         503: {"description": "export.busy: every export slot is in use (Retry-After)"},
     },
 )
-def export(request: Request, st: State) -> StreamingResponse:
-    """The bundle of the latest checkpoint, zipped while it is sent (:mod:`api.export_stream`):
-    exactly the entries that checkpoint covers, no temporary copy. At most
-    ``--export-streams`` at a time per process; the excess gets 503 ``export.busy``."""
+async def export(request: Request, st: State) -> StreamingResponse:
+    """The bundle of a recent checkpoint as a zip: the newest export built within
+    ``--export-cache-seconds`` (default 60) if there is one (:mod:`api.export_cache`),
+    else the latest checkpoint's, zipped while it is sent (:mod:`api.export_stream`) and
+    kept for the next downloads. Either way exactly the entries its checkpoint covers (the
+    file name gives the size). At most ``--export-streams`` at a time per process; the
+    excess gets 503 ``export.busy``."""
+    # The slot is taken on the event loop: a refused download (503) costs no thread.
     limit = st.settings.export_streams
-    release = export_slots(request.app, limit).try_acquire()
+    slots = export_slots(request.app, limit)
+    release = slots.try_acquire()
     if release is None:
         raise busy(limit)
     try:
-        size, note = st.sync()
-        body = zip_stream(
-            entry_pages(st.ledger, size), note.encode("utf-8"), f"{st.log_vkey}\n".encode()
-        )
-        origin = re.sub(r"[^A-Za-z0-9._-]", "_", st.ledger.origin or "log")
-        return ExportResponse(
-            body,
-            release,
-            media_type="application/zip",
-            headers={
-                "Content-Disposition": f'attachment; filename="{origin}-{size}.zip"',
-                "Cache-Control": "no-store",
-            },
-        )
+        return await run_in_threadpool(_export_response, request, st, slots.pool, release)
     except BaseException:
         release()
         raise
+
+
+def _export_checkpoint(st: ServerState) -> tuple[int, str, bool]:
+    """(size, note, witnessed) of the checkpoint to export: the latest; with a witness
+    policy, the newest one its quorum cosigned (as ``/checkpoint`` serves), or — while none
+    is — the latest with the cosignatures collected so far, not witnessed."""
+    size, note = st.sync()
+    if st.witness_policy is None:
+        return size, note, True
+    witnessed = newest_witnessed(st.ledger, st.witness_policy)
+    if witnessed is not None:
+        return witnessed[0], witnessed[1], True
+    return size, cosigned_note(st.ledger, size) or note, False
+
+
+def _export_response(
+    request: Request, st: ServerState, pool: Executor, release: Callable[[], None]
+) -> StreamingResponse:
+    """The download, from the export cache or built now (slot ``release`` held)."""
+    origin = re.sub(r"[^A-Za-z0-9._-]", "_", st.ledger.origin or "log")
+    cache = export_cache(request.app, st)
+    cached = cache.fresh() if cache is not None else None
+    opened = _open_cached(cached.path) if cached is not None else None
+    body: Iterator[bytes]
+    if cached is not None and opened is not None:
+        size, body, chunk_pool = cached.size, file_chunks(opened), None  # a file: cheap
+    else:
+        size, note, witnessed = _export_checkpoint(st)
+        zipped = zip_stream(
+            entry_pages(st.ledger, size), note.encode("utf-8"), f"{st.log_vkey}\n".encode()
+        )
+        keep = cache is not None and witnessed  # never serve an unwitnessed one for a minute
+        body = tee_into(zipped, cache.writer(size) if keep and cache is not None else None)
+        chunk_pool = pool
+    return ExportResponse(
+        body,
+        release,
+        chunk_pool,
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="{origin}-{size}.zip"',
+            "Cache-Control": "no-store",
+        },
+    )

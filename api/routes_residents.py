@@ -24,6 +24,7 @@ from api.models import LookupRequest, ResidentBody
 from api.problems import Problem
 from api.ratelimit import Busy, client_address
 from api.state import ServerState, server
+from ledger.cosigning import cosigned_note
 from ledger.postings import credits_of
 from ledger.residents import RetiredLookupCode, normalize_lookup_code
 from ledger.trace import lines_at
@@ -108,9 +109,8 @@ async def _lookup(request: Request, st: State) -> dict[str, Any]:
     try:
         ref = None
         if canonical is not None:
-            ref = await st.limiter.derivations.run(
-                lambda: run_in_threadpool(st.register.find_by_lookup_code, canonical),
-                priority=st.limiter.used(client),
+            ref = await st.limiter.derivations.derive(
+                st.register.find_by_lookup_code, canonical, priority=st.limiter.used(client)
             )
     except Busy:
         st.metrics.lookups.inc(label_value="rate_limited")
@@ -170,6 +170,8 @@ def resident_view(st: ServerState, ref: str) -> dict[str, Any]:
         ],
         "history": history,
         "tree_size": size,
-        "checkpoint": note,
+        # With --witness-policy: the witnesses' cosignature lines collected so far for this
+        # checkpoint follow the log's (the /credits page names them and checks the quorum).
+        "checkpoint": note if st.witness_policy is None else cosigned_note(st.ledger, size) or note,
         "log_key": st.log_vkey,
     }

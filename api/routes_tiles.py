@@ -34,8 +34,15 @@ SHORT = "public, max-age=5"
     response_class=PlainTextResponse,
 )
 def checkpoint(st: State) -> PlainTextResponse:
+    """The latest checkpoint; with ``--witness-policy`` the newest one its quorum cosigned,
+    with the cosignatures (as Sunlight and Tessera publish only witnessed checkpoints), or
+    the latest log-signed one while none is witnessed yet. Tiles are served for the latest
+    size; a partial tile's bytes never change, so a client of an older checkpoint reads the
+    same tiles."""
+    latest = st.sync()[1]
+    witnessed = st.witnessed()
     return PlainTextResponse(
-        st.sync()[1],
+        latest if witnessed is None else witnessed[1],
         media_type="text/plain; charset=utf-8",
         headers={"Cache-Control": SHORT},
     )

@@ -14,8 +14,9 @@ from fastapi.responses import Response
 from api.jsonbody import batch_items, read_body
 from api.models import ReceiptBody, ReceiptsBody, submission_schema
 from api.problems import Problem, from_error, not_found
-from api.receipts import receipts_json
+from api.receipts import receipts_json, witnessed_json
 from api.state import ServerState, server
+from api.witnessing import prefer_wait, witnessed_receipts
 from verifier.core.errors import GongxinError
 
 log = logging.getLogger("gongxin.api")
@@ -33,20 +34,22 @@ def _body_doc(schema: dict[str, Any], what: str) -> dict[str, Any]:
     }
 
 
-def _json(body: Any, status: int, timing: str) -> Response:
+def _json(body: Any, status: int, timing: str, wait: float = 0.0) -> Response:
     """A JSON reply encoded with orjson (a batch's receipts are about 2 KB each)."""
+    headers = {"Server-Timing": timing}
+    if wait > 0:
+        headers["Preference-Applied"] = f"wait={wait:g}"
     return Response(
-        orjson.dumps(body),
-        status_code=status,
-        media_type="application/json",
-        headers={"Server-Timing": timing},
+        orjson.dumps(body), status_code=status, media_type="application/json", headers=headers
     )
 
 
 async def _append(
-    st: ServerState, items: list[bytes], *, single: bool = False
+    st: ServerState, items: list[bytes], *, single: bool = False, wait: float = 0.0
 ) -> tuple[list[dict[str, Any]], int, str]:
-    """Append ``items`` through the sequencer; (receipts, status, Server-Timing value)."""
+    """Append ``items`` through the sequencer; (receipts, status, Server-Timing value).
+    With a witness policy the receipts say whether they are witnessed, after waiting up to
+    ``wait`` seconds for the quorum (``Prefer: wait=N``; docs/API.md "Witnessing")."""
     if st.sequencer is None:
         raise Problem(503, "server.read_only", "只读服务 this server is read-only (no log key)")
     t0 = time.perf_counter()
@@ -68,7 +71,10 @@ async def _append(
         )
         raise problem from None
     t1 = time.perf_counter()
-    body = await run_in_threadpool(receipts_json, st.ledger, receipts)
+    if st.witness_policy is None:
+        body = await run_in_threadpool(receipts_json, st.ledger, receipts)
+    else:
+        body = await witnessed_receipts(st.ledger, st.witness_policy, receipts, wait)
     t2 = time.perf_counter()
     st.metrics.write_seconds.observe(t2 - t0)
     new = [r.index for r in receipts if not r.duplicate]
@@ -99,8 +105,9 @@ async def submit_statement(request: Request, st: State) -> Response:
     receipt; 200 with the original receipt for an identical resubmission; 409 for the same
     id with other content; 422 naming the rule for an invalid entry."""
     body = await read_body(request, st.settings.max_body)
-    receipts, status, timing = await _append(st, [body], single=True)
-    return _json(receipts[0], status, timing)
+    wait = prefer_wait(request.headers.get("prefer")) if st.witness_policy else 0.0
+    receipts, status, timing = await _append(st, [body], single=True, wait=wait)
+    return _json(receipts[0], status, timing, wait)
 
 
 @router.post(
@@ -117,14 +124,16 @@ async def submit_statement(request: Request, st: State) -> Response:
 async def submit_batch(request: Request, st: State) -> Response:
     """A canonical JSON array of 1 … 1000 submissions, appended all or nothing."""
     body = await read_body(request, st.settings.max_body)
-    receipts, status, timing = await _append(st, batch_items(body))
-    return _json({"receipts": receipts}, status, timing)
+    wait = prefer_wait(request.headers.get("prefer")) if st.witness_policy else 0.0
+    receipts, status, timing = await _append(st, batch_items(body), wait=wait)
+    return _json({"receipts": receipts}, status, timing, wait)
 
 
 @router.get(
     "/statements/{statement_id}",
     summary="查询声明回执 Receipt of a logged statement",
     response_model=ReceiptBody,
+    response_model_exclude_unset=True,
 )
 def get_statement(
     st: State,
@@ -134,4 +143,6 @@ def get_statement(
     receipt = st.ledger.receipt_of(statement_id)
     if receipt is None:
         raise not_found("声明 statement", statement_id)
+    if st.witness_policy is not None:
+        return witnessed_json(st.ledger, [receipt], st.witnessed())[0]
     return receipts_json(st.ledger, [receipt])[0]

@@ -27,7 +27,11 @@ class Settings:
     ``export_streams``: concurrent ``GET /v1/log/export`` downloads per server process
     (``--export-streams``; the excess gets 503 with ``Retry-After``). ``metrics``: serve
     ``/metrics`` (``--metrics``; otherwise it is 404). ``snapshot_every``: store a rule-state
-    snapshot after this many entries and at shutdown (``--snapshot-every``; 0: never)."""
+    snapshot after this many entries and at shutdown (``--snapshot-every``; 0: never).
+    ``witness_policy``: the witness policy file (``--witness-policy``; docs/API.md
+    "Witnessing"), or ``None``: no cosignatures are collected or served.
+    ``export_cache_seconds``: how long one built export zip is served to every download
+    (``--export-cache-seconds``; 0: build one per download; :mod:`api.export_cache`)."""
 
     database_url: str
     log_key_file: Path | None
@@ -38,6 +42,8 @@ class Settings:
     export_streams: int = 2
     metrics: bool = False
     snapshot_every: int = 100_000  # = ledger.snapshots.DEFAULT_EVERY
+    witness_policy: str | None = None
+    export_cache_seconds: float = 60.0
 
     @property
     def trusted_networks(self) -> tuple[Network, ...]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from pathlib import Path
 
 from fastapi import Request
 
@@ -13,10 +14,12 @@ from api.problems import Problem
 from api.ratelimit import LookupLimiter
 from api.sequencer import Sequencer
 from api.settings import Settings
+from ledger.cosigning import newest_witnessed
 from ledger.log import Ledger
 from ledger.residents import ResidentRegister
 from ledger.signing.keyfile import read_private_key
 from verifier.core.errors import InputError
+from verifier.witness.policy import WitnessPolicy, load_policy
 
 
 @dataclass
@@ -27,12 +30,17 @@ class ServerState:
     register: ResidentRegister
     limiter: LookupLimiter
     metrics: Metrics
+    #: ``--witness-policy``: whose cosignatures to collect and the quorum (``None``: none).
+    witness_policy: WitnessPolicy | None = None
 
     @classmethod
     def open(cls, settings: Settings) -> ServerState:
         """Open the ledger (replaying it into the rulebook; O(n)), the resident register,
         and start the writer. Raises :class:`InputError` for a missing database or key."""
         log_key = None
+        policy = None
+        if settings.witness_policy is not None:
+            policy = load_policy(Path(settings.witness_policy))
         if settings.log_key_file is not None:
             log_key = read_private_key(settings.log_key_file, settings.key_passphrase)
         ledger = Ledger.open(
@@ -58,6 +66,7 @@ class ServerState:
             register,
             LookupLimiter(settings.lookups_per_minute),
             metrics,
+            policy,
         )
 
     def close(self) -> None:
@@ -79,6 +88,13 @@ class ServerState:
         """(size, checkpoint) of the whole log as committed by any server process."""
         with self.reading():
             return self.ledger.published()
+
+    def witnessed(self) -> tuple[int, str] | None:
+        """(size, cosigned note) of the newest checkpoint the policy's quorum cosigned, or
+        ``None`` (no policy, or none witnessed yet). Cost: a few indexed reads."""
+        if self.witness_policy is None:
+            return None
+        return newest_witnessed(self.ledger, self.witness_policy)
 
     @property
     def log_vkey(self) -> str:

@@ -73,6 +73,34 @@ def worker_pids(pid: int) -> list[int]:
     return out
 
 
+def descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it (workers, their signature pools)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        with contextlib.suppress(OSError):
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+    return out
+
+
+def split_cores(server_pid: int) -> str:
+    """Pin the server's processes to CPU 0 and this process (the honest clients, and the
+    attackers and primitives it spawns later) to CPU 1, so that the clients' own Python work
+    — 200 attacking HTTP clients — does not take the server's CPU, as remote clients would
+    not. Both phases run so; returns a line saying what was done."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return "cores not split (one CPU)"
+    pids = descendants(server_pid)
+    for p in pids:
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(p, {cpus[0]})
+    os.sched_setaffinity(0, set(cpus[1:]))
+    return f"server ({len(pids)} processes) on CPU {cpus[0]}; clients on CPU {cpus[1:]}"
+
+
 def server_rss_mb(pid: int) -> float:
     return sum(P.proc_status_mb("VmRSS", p) or 0.0 for p in worker_pids(pid))
 
@@ -346,7 +374,11 @@ def attack_process(
     ready: Any,
     results: Any,
 ) -> None:
-    """The attackers, until ``halt`` is set; their outcome counts put on ``results``."""
+    """The attackers, until ``halt`` is set; their outcome counts put on ``results``. The
+    process runs at ``--attacker-nice``: real attackers' clients run on their own machines,
+    but here 200 Python HTTP clients share the server's 2 cores, and no server can defend
+    CPU it does not get. The server's own work for every attack is unchanged."""
+    os.nice(args.attacker_nice)
 
     async def run() -> dict[str, Counter[str]]:
         ph, stop = Phase(), asyncio.Event()
@@ -392,6 +424,18 @@ def main() -> None:
         help="which attacks (comma-separated): deep, bad, oversize, codes, exports",
     )
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument(
+        "--attacker-nice",
+        type=int,
+        default=19,
+        help="CPU niceness of the attacking clients' process (0: as the server, as before)",
+    )
+    ap.add_argument(
+        "--shared-cores",
+        action="store_true",
+        help="let server and clients share every CPU (before: attackers' client work took"
+        " the server's CPU)",
+    )
     ap.add_argument("--max-seconds", type=float, default=240, help="bound on each phase")
     ap.add_argument("--cache", type=Path, default=Path("/tmp/gongxin-bench/hostile"))
     args = ap.parse_args()
@@ -418,13 +462,19 @@ def main() -> None:
                 os.environ["TMPDIR"] = saved
         try:
             pid = srv.process.pid
+            if not args.shared_cores:
+                print("  " + split_cores(pid))
             results: dict[str, tuple[Phase, float, float, float, float, float]] = {}
             for name in ("unattacked", "attacked"):
                 items = presign(template, args.honest * args.writes, f"{name}-{time.time_ns()}")
                 work = [items[k :: args.honest] for k in range(args.honest)]
                 rss0, disk0 = server_rss_mb(pid), disk_mb(server_tmp)
                 gauge = Gauge(pid, server_tmp, rss0, disk0)
-                print(f"  {name}: {len(items)} honest writes …", flush=True)
+                print(
+                    f"  {name}: {len(items)} honest writes …"
+                    + (f" (attackers at nice {args.attacker_nice})" if name == "attacked" else ""),
+                    flush=True,
+                )
                 ph, _one, raw = adjacent.around(
                     lambda work=work, gauge=gauge, a=(name == "attacked"): asyncio.run(
                         run_phase(srv.url, template, args, work, gauge, a)

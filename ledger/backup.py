@@ -1,8 +1,9 @@
 """Backup and restore (``gongxin backup`` / ``gongxin restore``), for SQLite and PostgreSQL.
 
 A backup is one SQLite file holding, from **one read snapshot** of the source database, the
-ledger tables (``meta``, ``entries``, ``merkle_nodes``, ``checkpoints``) and the resident
-register (``community_secrets``, ``resident_register``). It may be taken while the server
+ledger tables (``meta``, ``entries``, ``merkle_nodes``, ``checkpoints``), the witnesses'
+``cosignatures`` of those checkpoints (they cannot be recomputed, only collected again for
+newer checkpoints) and the resident register (``community_secrets``, ``resident_register``). It may be taken while the server
 runs: appends commit whole transactions, and the snapshot (SQLite: one deferred read
 transaction in WAL mode; PostgreSQL: ``REPEATABLE READ``) sees each of them completely or
 not at all — a backup holds a prefix of the log ending at a signed checkpoint.
@@ -39,6 +40,10 @@ _LEDGER_TABLES: tuple[tuple[Table, tuple[str, ...]], ...] = (
     (storage.checkpoints, ("size",)),
     (storage.merkle_nodes, ("level", "idx")),
     (storage.entries, ("idx",)),
+)
+#: Tables copied when the source has them (a backup taken before migration 0005 has none).
+_OPTIONAL_TABLES: tuple[tuple[Table, tuple[str, ...]], ...] = (
+    (schema.cosignatures, ("size", "witness")),
 )
 _REGISTER_TABLES: tuple[tuple[Table, tuple[str, ...]], ...] = (
     (schema.community_secrets, ("community",)),
@@ -159,7 +164,9 @@ def _copy(src: Connection, target: Engine, *, with_register: bool) -> BackupInfo
 
     size = parse_checkpoint_body(open_note(note, [parse_verifier_key(vkey)]).text).size
     rows = 0
-    tables = _LEDGER_TABLES + (_REGISTER_TABLES if with_register else ())
+    present = set(inspect(src).get_table_names())
+    optional = tuple(t for t in _OPTIONAL_TABLES if t[0].name in present)
+    tables = _LEDGER_TABLES + optional + (_REGISTER_TABLES if with_register else ())
     with target.begin() as dst:
         for table, order in tables:
             query = select(table).order_by(*(table.c[name] for name in order))
@@ -167,6 +174,8 @@ def _copy(src: Connection, target: Engine, *, with_register: bool) -> BackupInfo
                 query = query.where(storage.entries.c.idx < size)
             elif table is storage.checkpoints:
                 query = query.where(storage.checkpoints.c.size <= size)
+            elif table is schema.cosignatures:
+                query = query.where(schema.cosignatures.c.size <= size)
             result = src.execution_options(stream_results=True).execute(query)
             while page := result.fetchmany(_PAGE):
                 dst.execute(insert(table), [dict(r._mapping) for r in page])

@@ -18,6 +18,7 @@ import orjson
 from sqlalchemy import URL, Engine, create_engine, event
 from sqlalchemy.pool import NullPool
 
+from ledger.cosigning import cosigned_note, newest_witnessed
 from ledger.log import Ledger
 from ledger.store.contract import LedgerReader
 from ledger.store.engine import sqlite_path
@@ -32,13 +33,23 @@ from verifier.core.note import open_note
 from verifier.reports.analysis import Analysis
 from verifier.reports.ocds import PLACEHOLDER_PREFIX, check_prefix
 from verifier.rules.log_state import LogState
+from verifier.witness.policy import WitnessPolicy
 
 
-def export_bundle(ledger: Ledger, directory: Path, *, force: bool = False) -> int:
+def export_bundle(
+    ledger: Ledger,
+    directory: Path,
+    *,
+    force: bool = False,
+    witnessed: WitnessPolicy | None = None,
+) -> int:
     """Write the bundle into ``directory`` (created if missing) and return its entry count.
+    Its checkpoint carries the cosignatures stored for its size (:mod:`ledger.cosigning`).
 
     Refuses a non-empty directory that does not already look like a bundle, unless
-    ``force``. Cost: O(n) sequential reads, O(1) memory per page of entries.
+    ``force``. With ``witnessed`` the bundle ends at the newest checkpoint whose stored
+    cosignatures satisfy that policy's quorum (:class:`InputError` if none does). Cost:
+    O(n) sequential reads, O(1) memory per page of entries.
     """
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
@@ -52,6 +63,14 @@ def export_bundle(ledger: Ledger, directory: Path, *, force: bool = False) -> in
             )
     directory.mkdir(parents=True, exist_ok=True)
     note = ledger.latest_checkpoint()
+    if witnessed is not None:
+        found = newest_witnessed(ledger, witnessed)
+        if found is None:
+            raise InputError(
+                "no checkpoint is cosigned by the policy's quorum yet; 尚无达到法定数的见证检查点",
+                field="witnessed",
+            )
+        note = found[1]
     assert ledger.log_vkey is not None
     text = open_note(note, [ledger.log_vkey]).text
     size = parse_checkpoint_body(text).size
@@ -68,6 +87,8 @@ def export_bundle(ledger: Ledger, directory: Path, *, force: bool = False) -> in
         tmp.unlink()
         raise InputError(f"database holds {count} entries but its checkpoint covers {size}")
     os.replace(tmp, directory / ENTRIES_FILE)
+    # with the witnesses' cosignatures collected for it (ledger.cosigning), if any
+    note = cosigned_note(ledger, size) or note
     _write_atomic(directory / CHECKPOINT_FILE, note.encode("utf-8"))
     _write_atomic(directory / LOG_VKEY_FILE, f"{ledger.log_vkey}\n".encode())
     return count

@@ -133,3 +133,31 @@ def test_backup_refuses_to_overwrite_and_restore_refuses_garbage(
     assert done.returncode == 2 and target.read_bytes() == b"x"
     done = run("restore", str(target), "--db", f"sqlite:///{tmp_path / 'r.db'}")
     assert done.returncode == 2
+
+
+def test_backup_keeps_the_witnesses_cosignatures(tmp_path: Path) -> None:
+    """Cosignatures cannot be recomputed: a backup carries those of the checkpoints it holds
+    and a restore puts them back (FORMAT.md §14)."""
+    from ledger.backup import backup, restore
+    from ledger.cosigning import cosigned_note, store_cosignature
+    from witness.keys import WitnessSigner
+
+    from .ledger_env import standard_ledger
+
+    env = standard_ledger(tmp_path, url=f"sqlite:///{tmp_path / 'live.db'}")
+    ledger = env.ledger
+    size = ledger.size
+    note = ledger.checkpoint_at(size)
+    assert note is not None
+    body = note[: note.index("\n\n") + 1].encode()
+    signers = [WitnessSigner.generate(f"w{k}.example/witness") for k in range(2)]
+    for signer in signers:
+        store_cosignature(ledger, size, signer.public, signer.cosign(body))
+    want = cosigned_note(ledger, size)
+    assert want is not None and want.count("\n— ") == 3
+    url = ledger.store.engine.url.render_as_string(hide_password=False)
+    ledger.close()
+    backup(url, tmp_path / "backup.db")
+    restore(tmp_path / "backup.db", f"sqlite:///{tmp_path / 'restored.db'}")
+    with Ledger.open(f"sqlite:///{tmp_path / 'restored.db'}", create=False) as restored:
+        assert cosigned_note(restored, size) == want

@@ -113,6 +113,27 @@ def test_gate_caps_concurrency_and_prefers_fresh_clients() -> None:
     assert busy >= 10  # the guessers who waited past max_wait were told so
 
 
+def test_derivations_run_at_a_lower_cpu_priority() -> None:
+    """The gate's derivation threads run at nice +10 relative to the server (Linux), so a
+    flood of look-ups only gets the CPU that writes leave idle; at most ``slots`` threads."""
+    import os
+    import threading
+
+    gate = DerivationGate(slots=2)
+
+    def niceness() -> tuple[int, str]:
+        me = threading.get_native_id()
+        return os.getpriority(os.PRIO_PROCESS, me), threading.current_thread().name
+
+    async def main() -> list[tuple[int, str]]:
+        return list(await asyncio.gather(*(gate.derive(niceness) for _ in range(6))))
+
+    server_nice = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    results = asyncio.run(main())
+    assert {nice for nice, _ in results} == {min(server_nice + 10, 19)}
+    assert len({name for _, name in results}) <= 2
+
+
 # ------------------------------------------------------------------ real server
 
 

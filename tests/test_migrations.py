@@ -31,7 +31,7 @@ VERIFY = str(Path(sys.executable).with_name("gongxin-verify"))
 
 
 #: Tables that migrations after the baseline create (0003 onwards).
-POST_BASELINE_TABLES = ("state_snapshots", "postings", "postings_progress")
+POST_BASELINE_TABLES = ("state_snapshots", "postings", "postings_progress", "cosignatures")
 
 
 def make_old(url: str) -> None:
@@ -95,6 +95,9 @@ def test_old_database_is_refused_then_upgraded_in_place(url_factory, tmp_path: P
     assert migrate.current_revision(storage.open_engine(url)) == migrate.BASELINE
     with pytest.raises(InputError, match="gongxin db upgrade"):
         Ledger.open(url)
+    for replay in (True, False):  # opening an existing database says the same, not "no table"
+        with pytest.raises(InputError, match="gongxin db upgrade"):
+            Ledger.open(url, create=False, replay=replay)
     done = subprocess.run([GONGXIN, "db", "upgrade", "--db", url], capture_output=True, text=True)
     assert done.returncode == 0 and f"from revision 0001 to {migrate.HEAD}" in done.stdout, (
         done.stderr

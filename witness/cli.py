@@ -45,18 +45,41 @@ def add_log(
     origin: Annotated[str, typer.Argument(help="日志 origin")],
     log_key: Annotated[str, typer.Option("--log-key", help="日志公钥 log verifier key")],
     state: StateOption = Path("witness.db"),
+    tiles: Annotated[
+        str | None,
+        typer.Option("--tiles", help="日志瓦片地址 URL under which the log serves tile/…"),
+    ] = None,
+    verify_rules: Annotated[
+        bool,
+        typer.Option(
+            "--verify-rules",
+            help="副署前通过瓦片重放全部规则 replay the rulebook on new entries (needs --tiles)",
+        ),
+    ] = False,
+    authority_key: Annotated[
+        list[str] | None,
+        typer.Option("--authority-key", help="主管部门公钥 authority verifier key (repeatable)"),
+    ] = None,
 ) -> None:
-    """登记日志 — trust LOG_KEY for ORIGIN (its key name must equal the origin)."""
-    from witness.store import WitnessStore
+    """登记日志 — trust LOG_KEY for ORIGIN (its key name must equal the origin); with
+    --verify-rules, cosign only checkpoints whose new entries pass the rulebook."""
+    from verifier.follow.fetch import HttpFetcher
+    from witness.store import LogConfig, WitnessStore
 
     try:
         vkey = parse_verifier_key(log_key)
+        authorities = tuple(str(parse_verifier_key(k)) for k in authority_key or [])
+        if tiles is not None:
+            HttpFetcher(tiles)  # checks the URL's form
     except InputError as exc:
-        raise _fail(f"--log-key: {exc.message}") from None
+        raise _fail(exc.message) from None
     if vkey.name != origin:
         raise _fail(f"the log key's name {vkey.name!r} must equal the origin {origin!r}")
-    WitnessStore(state).add_log(origin, str(vkey))
-    typer.echo(f"✓ {origin}")
+    if verify_rules and tiles is None:
+        raise _fail("--verify-rules needs --tiles URL")
+    config = LogConfig(str(vkey), tiles, verify_rules, authorities)
+    WitnessStore(state).add_log(origin, str(vkey), config)
+    typer.echo(f"✓ {origin}" + (" (核验规则 verifying rules)" if verify_rules else ""))
 
 
 @app.command("serve")

@@ -6,6 +6,9 @@ hash), an empty line, then the signed checkpoint. Replies: 200 with the cosignat
 400 malformed request or ``old`` > checkpoint size; 403 no valid signature by the log's key;
 404 unknown origin; 409 with the stored size (``text/x.tlog.size``) when ``old`` is not the
 stored size, or equal sizes with different roots; 422 consistency proof does not verify.
+A log added with ``--verify-rules`` is also checked by :mod:`witness.verifying` (its new
+entries replayed through its tiles) after the consistency check: 422 when they break a rule,
+503 when they cannot be fetched.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from verifier.core.errors import InputError, VerificationError
 from verifier.core.keys import b64decode_canonical, parse_verifier_key
 from verifier.core.merkle import EMPTY_ROOT, HASH_SIZE, verify_consistency
 from witness.keys import WitnessSigner
-from witness.store import WitnessStore
+from witness.store import LogConfig, WitnessStore
+from witness.verifying import RuleChecker
 
 MAX_PROOF_LINES = 63
 MAX_BODY = 64 * 1024
@@ -88,9 +92,12 @@ def _origin_of(note: bytes) -> str:
 class Witness:
     """The add-checkpoint decision over a :class:`WitnessStore`, serialised per origin."""
 
-    def __init__(self, store: WitnessStore, signer: WitnessSigner) -> None:
+    def __init__(
+        self, store: WitnessStore, signer: WitnessSigner, rules: RuleChecker | None = None
+    ) -> None:
         self.store = store
         self.signer = signer
+        self.rules = rules if rules is not None else RuleChecker.beside(store.path)
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
@@ -106,20 +113,20 @@ class Witness:
             origin = _origin_of(request.note)
         except InputError as exc:
             return _text(400, exc.message)
-        vkey = self.store.log_key(origin)
-        if vkey is None:
+        config = self.store.log_config(origin)
+        if config is None:
             return _text(404, f"unknown log origin {origin!r}")
         try:
-            cp = open_checkpoint(request.note, parse_verifier_key(vkey))
+            cp = open_checkpoint(request.note, parse_verifier_key(config.log_vkey))
         except VerificationError as exc:
             status = 400 if exc.rule.endswith(".malformed") else 403
             return _text(status, exc.one_line())
         if request.old > cp.size:
             return _text(400, f"old size {request.old} exceeds checkpoint size {cp.size}")
         with self._lock(origin):
-            return self._advance(request, cp)
+            return self._advance(request, cp, config)
 
-    def _advance(self, request: Request, cp: Checkpoint) -> Reply:
+    def _advance(self, request: Request, cp: Checkpoint, config: LogConfig) -> Reply:
         """The checks against the stored checkpoint, then store and cosign (lock held)."""
         stored = self.store.latest(cp.origin)
         current = 0 if stored is None else stored.size
@@ -132,6 +139,10 @@ class Witness:
             _check_consistency(request, cp, old_root)
         except VerificationError as exc:
             return _text(422, exc.one_line())
+        if config.verify_rules:
+            refused = self.rules.check(config, cp, request.note)
+            if refused is not None:
+                return _text(refused.status, refused.text)
         note = request.note.decode("utf-8")
         conflict = self.store.advance(cp.origin, request.old, cp.size, note)
         if conflict is not None:

@@ -20,7 +20,10 @@ from verifier.core.errors import InputError
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS logs (
     origin TEXT PRIMARY KEY,
-    log_vkey TEXT NOT NULL
+    log_vkey TEXT NOT NULL,
+    tiles_url TEXT,
+    verify_rules INTEGER NOT NULL DEFAULT 0,
+    authority_keys TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS checkpoints (
     origin TEXT PRIMARY KEY REFERENCES logs(origin),
@@ -28,6 +31,27 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     note TEXT NOT NULL
 );
 """
+
+
+_ADDED_COLUMNS = {
+    "tiles_url": "ALTER TABLE logs ADD COLUMN tiles_url TEXT",
+    "verify_rules": "ALTER TABLE logs ADD COLUMN verify_rules INTEGER NOT NULL DEFAULT 0",
+    "authority_keys": "ALTER TABLE logs ADD COLUMN authority_keys TEXT NOT NULL DEFAULT ''",
+}
+"""Columns added to ``logs`` after the first version (verifying witness): a file written
+before them gets them on open, with the defaults of a plain (non-verifying) log."""
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    """How a log is witnessed: its key, where its tiles are (``None``: not given) and whether
+    each checkpoint's new entries are replayed against the rulebook before cosigning (with
+    these authority verifier keys, none: not checked)."""
+
+    log_vkey: str
+    tiles_url: str | None = None
+    verify_rules: bool = False
+    authority_keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -46,6 +70,10 @@ class WitnessStore:
         with self._tx() as db:
             for statement in _SCHEMA.split(";"):
                 db.execute(statement)
+            have = {row[1] for row in db.execute("PRAGMA table_info(logs)")}
+            for column, statement in _ADDED_COLUMNS.items():
+                if column not in have:
+                    db.execute(statement)
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -63,15 +91,38 @@ class WitnessStore:
         finally:
             db.close()
 
-    def add_log(self, origin: str, log_vkey: str) -> None:
-        """Trust ``log_vkey`` for ``origin`` (replacing an earlier key; the stored checkpoint
-        is kept)."""
+    def add_log(self, origin: str, log_vkey: str, config: LogConfig | None = None) -> None:
+        """Trust ``log_vkey`` for ``origin`` (replacing an earlier key and mode; the stored
+        checkpoint is kept); ``config`` gives the tiles URL and mode (default: plain)."""
+        cfg = config or LogConfig(log_vkey)
         with self._tx() as db:
             db.execute(
-                "INSERT INTO logs (origin, log_vkey) VALUES (?, ?) "
-                "ON CONFLICT (origin) DO UPDATE SET log_vkey = excluded.log_vkey",
-                (origin, log_vkey),
+                "INSERT INTO logs (origin, log_vkey, tiles_url, verify_rules, authority_keys)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (origin) DO UPDATE SET"
+                " log_vkey = excluded.log_vkey, tiles_url = excluded.tiles_url,"
+                " verify_rules = excluded.verify_rules,"
+                " authority_keys = excluded.authority_keys",
+                (
+                    origin,
+                    log_vkey,
+                    cfg.tiles_url,
+                    int(cfg.verify_rules),
+                    "\n".join(cfg.authority_keys),
+                ),
             )
+
+    def log_config(self, origin: str) -> LogConfig | None:
+        """How ``origin`` is witnessed, or ``None`` if unknown."""
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT log_vkey, tiles_url, verify_rules, authority_keys FROM logs"
+                " WHERE origin = ?",
+                (origin,),
+            ).fetchone()
+        if row is None:
+            return None
+        keys = tuple(k for k in str(row[3]).split("\n") if k)
+        return LogConfig(str(row[0]), row[1], bool(row[2]), keys)
 
     def log_key(self, origin: str) -> str | None:
         """The trusted verifier key string of ``origin``, or ``None`` if unknown."""

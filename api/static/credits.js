@@ -2,8 +2,10 @@
  *
  * Pure helpers (code normalisation, fragment parsing, problem messages, labels) come
  * first; then rendering (DOM only, always via textContent, never HTML); then the wiring.
- * The cryptographic checks are in verify.js (GongxinVerify.verifyReply); the mark shows
- * 已验证 only after verifyReply returned ok for exactly the reply being shown.
+ * The cryptographic checks are in verify.js (GongxinVerify.verifyReply) and cosign.js
+ * (witnesses); the mark shows 已验证 only after verifyReply returned ok for exactly the reply
+ * being shown and, with a witness policy pinned in the page, its quorum cosigned (else 未获
+ * 足够见证, a warning: the figures stay shown).
  */
 (function (root) {
   "use strict";
@@ -147,13 +149,60 @@
     dom.historyEmpty.hidden = history.length !== 0;
   }
 
-  /* The mark for a verifyReply result. */
+  /* "YYYY-MM-DD HH:MM" in China time (UTC+8) of POSIX seconds; "" if out of range. */
+  function chinaTime(seconds) {
+    var t = seconds * 1000 + 8 * 3600 * 1000;
+    return Number.isFinite(t) && Math.abs(t) < 8.64e15 ? new Date(t).toISOString().slice(0, 16).replace("T", " ") : "";
+  }
+
+  /* What the page says about the witnesses of a verified reply (result.witnesses of
+   * GongxinVerify.verifyReply): {met, zh, en, times} — `zh`/`en` name who cosigned ("由
+   * 审计局、居民监督委员会 见证 · witnessed by …") or, when the quorum is not met, what is
+   * missing (未获足够见证 …). */
+  function witnessText(w) {
+    var who = w.signed.map(function (s) { return s.name; });
+    var times = w.signed.map(function (s) { return s.name + " " + chinaTime(s.time); }).join(" · ");
+    if (w.met) {
+      return {
+        met: true, times: times,
+        zh: who.length ? "由 " + who.join("、") + " 见证" : "本账本未要求见证",
+        en: who.length ? "witnessed by " + who.join(", ") : "no witnesses required",
+      };
+    }
+    var need = w.required.needed === null ? "" : " " + w.required.needed + " 个";
+    return {
+      met: false, times: times,
+      zh: "未获足够见证：需要 " + w.required.names.join("、") + " 中" + need + "副署，现有 " +
+        (who.length ? who.join("、") : "无") + "。",
+      en: "Not enough witnesses: " + (w.required.needed === null ? "" : w.required.needed + " of ") +
+        w.required.names.join(", ") + " must cosign; cosigned by " + (who.length ? who.join(", ") : "none") + ".",
+    };
+  }
+
+  /* The witness line under the mark (hidden without a witness policy). */
+  function renderWitnesses(dom, text) {
+    if (!text) { dom.witnesses.hidden = true; dom.witnesses.textContent = ""; return; }
+    setBilingual(dom.witnesses, text.zh, text.en + (text.times ? " — " + "副署时间 cosigned at (UTC+8): " + text.times : ""));
+    dom.witnesses.hidden = false;
+  }
+
+  /* The mark for a verifyReply result: ok (with the quorum of witnesses when the page has a
+   * policy), warn (log signature and records verified, the quorum not met: the figures are
+   * still shown) or fail. */
   function renderVerification(dom, result) {
-    if (result.ok) {
+    var w = result.ok && result.witnesses ? witnessText(result.witnesses) : null;
+    renderWitnesses(dom, w);
+    if (result.ok && (!w || w.met)) {
       renderMark(dom, "ok", "已验证 ✓ Verified",
         "本机已核对账本签名（指纹 " + result.keyIdHex + "）和全部 " + result.count +
         " 条记录：均在共 " + result.size + " 条的公开账本中，未被改动，余额相符。" +
         " Checked on this phone: signed log, " + result.count + " records included unaltered, balance adds up.");
+    } else if (result.ok) {
+      renderMark(dom, "warn", "未获足够见证 ⚠ Not enough witnesses",
+        "本机已核对账本签名和全部 " + result.count + " 条记录，但独立见证者的副署不足，" +
+        "尚不能确认账本向所有人展示的是同一份记录；请稍后再查。 The log signature and the " +
+        result.count + " records check out, but too few independent witnesses cosigned: " +
+        "the log may be showing you a different history from others. Look again later.");
     } else {
       renderMark(dom, "fail", "验证失败 ✗ " + result.zh,
         "请勿以本页数字为准，并告知社区工作人员。 Verification failed (" + result.en +
@@ -165,6 +214,12 @@
 
   function pinnedKey() {
     var meta = document.querySelector('meta[name="gongxin-log-key"]');
+    return meta ? meta.getAttribute("content") || "" : "";
+  }
+
+  /* The witness policy pinned in the page (JSON text), "" for none. */
+  function pinnedPolicy() {
+    var meta = document.querySelector('meta[name="gongxin-witness-policy"]');
     return meta ? meta.getAttribute("content") || "" : "";
   }
 
@@ -192,7 +247,7 @@
       }
       renderReply(dom, body);
       dom.result.hidden = false;
-      renderVerification(dom, root.GongxinVerify.verifyReply(body, pinnedKey(), fragment.keyId));
+      renderVerification(dom, root.GongxinVerify.verifyReply(body, pinnedKey(), fragment.keyId, pinnedPolicy()));
     }, function () {
       showMessage(dom, { zh: "无法连接服务器，请检查网络后重试。", en: "Cannot reach the server. Check the network and try again." });
     }).then(function () { dom.submit.disabled = false; });
@@ -214,6 +269,7 @@
       result: $("result"), mark: $("mark"), markTitle: $("mark-title"), markDetail: $("mark-detail"),
       balance: $("balance"), lots: $("lots"), lotsBody: $("lots").tBodies[0], lotsEmpty: $("lots-empty"),
       history: $("history"), historyEmpty: $("history-empty"), keyid: $("keyid"),
+      witnesses: $("witnesses"),
     };
     var fragment = parseFragment(location.hash);
     forgetCode(fragment);
@@ -249,6 +305,8 @@
     itemLabel: itemLabel,
     chinaDate: chinaDate,
     signed: signed,
+    chinaTime: chinaTime,
+    witnessText: witnessText,
   };
   if (typeof document !== "undefined" && document.getElementById("lookup")) {
     if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);

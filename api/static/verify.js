@@ -7,7 +7,10 @@
  *  - RFC 9162 §2.1.3.2 inclusion proofs against the signed root (verifier/merkle.py);
  *  - that the balance shown adds up from those records and equals the sum of the lots.
  *
- * Needs self.GongxinSHA256 (sha256.js) and self.nacl (vendor/nacl-fast.min.js).
+ *  - with a witness policy, the witnesses' cosignatures and the quorum (cosign.js).
+ *
+ * Needs self.GongxinSHA256 (sha256.js) and self.nacl (vendor/nacl-fast.min.js), and
+ * self.GongxinCosign (cosign.js) only when a witness policy is given.
  * Exposes self.GongxinVerify. Every checking function throws a VerifyError carrying a
  * Chinese and an English reason; verifyReply turns the whole reply into one result.
  */
@@ -128,36 +131,45 @@
 
   // ------------------------------------------------------------------ signed notes (§6)
 
-  /* Open a C2SP signed note with one known key, as verifier/note.py does: no control
-   * character but '\n'; split at the LAST "\n\n" (text = up to and including the first of
-   * those newlines); signature lines "— name base64(keyid4 ‖ sig)"; lines by other keys are
-   * ignored; the known key's signature must verify over the text bytes (a failing one
-   * rejects the note); no line by the known key rejects the note. Returns the text. */
-  function openNote(note, key) {
+  /* Split a C2SP signed note, as verifier/note.py does: no control character but '\n';
+   * split at the LAST "\n\n" (text = up to and including the first of those newlines);
+   * signature lines "— name base64(keyid4 ‖ sig)" with a valid name and at least 5 bytes.
+   * Returns {text, lines: [{name, keyId (4 bytes), sig (the rest)}]}; throws for a
+   * malformed note. Nothing is verified here. */
+  function splitNote(note) {
     var bad = function (why) { fail("检查点格式错误", "malformed checkpoint note: " + why); };
     if (typeof note !== "string") bad("not text");
-    var msg = utf8(note);
-    if (!msg) bad("not valid Unicode");
+    if (!utf8(note)) bad("not valid Unicode");
     if (/[\x00-\x09\x0b-\x1f]/.test(note)) bad("control character");
     var split = note.lastIndexOf("\n\n");
     if (split < 0) bad("no empty line before the signatures");
     var text = note.slice(0, split + 1), block = note.slice(split + 2);
     if (!block) bad("no signature lines");
     if (block.charAt(block.length - 1) !== "\n") bad("signature block does not end in a newline");
-    var lines = block.slice(0, -1).split("\n");
-    if (lines.length > MAX_SIGNATURES) bad("too many signature lines");
-    var found = false;
-    for (var i = 0; i < lines.length; i++) {
-      var line = lines[i];
+    var raw = block.slice(0, -1).split("\n"), lines = [];
+    if (raw.length > MAX_SIGNATURES) bad("too many signature lines");
+    for (var i = 0; i < raw.length; i++) {
+      var line = raw[i];
       if (line.indexOf(DASH) !== 0) bad("signature line " + (i + 1) + " does not start with '— '");
       var rest = line.slice(DASH.length), sp = rest.indexOf(" ");
       var name = sp < 0 ? rest : rest.slice(0, sp), sig64 = sp < 0 ? "" : rest.slice(sp + 1);
       if (!validName(name)) bad("signature line " + (i + 1) + " key name");
       var blob = b64decode(sig64);
       if (!blob || blob.length < KEY_ID_SIZE + 1) bad("signature line " + (i + 1) + " base64");
-      if (name !== key.name || !equalBytes(blob.subarray(0, KEY_ID_SIZE), key.keyId)) continue;
-      var sig = blob.subarray(KEY_ID_SIZE);
-      var ok = sig.length === 64 && root.nacl.sign.detached.verify(utf8(text), sig, key.publicKey);
+      lines.push({ name: name, keyId: blob.subarray(0, KEY_ID_SIZE), sig: blob.subarray(KEY_ID_SIZE) });
+    }
+    return { text: text, lines: lines };
+  }
+
+  /* Open a C2SP signed note with one known key (splitNote): lines by other keys are
+   * ignored; the known key's signature must verify over the text bytes (a failing one
+   * rejects the note); no line by the known key rejects the note. Returns the text. */
+  function openNote(note, key) {
+    var parts = splitNote(note), text = parts.text, found = false;
+    for (var i = 0; i < parts.lines.length; i++) {
+      var line = parts.lines[i];
+      if (line.name !== key.name || !equalBytes(line.keyId, key.keyId)) continue;
+      var ok = line.sig.length === 64 && root.nacl.sign.detached.verify(utf8(text), line.sig, key.publicKey);
       if (!ok) fail("检查点签名无效", "the checkpoint signature does not verify");
       found = true;
     }
@@ -292,9 +304,13 @@
 
   /* Verify a whole /v1/residents/lookup reply with the key pinned in the page.
    * `pinned`: the key string from the page's meta tag; `expectKeyId`: 8 hex digits from
-   * the URL fragment (k=…) or "". Returns {ok: true, keyIdHex, size, count} or
-   * {ok: false, keyIdHex, zh, en}. Never throws for bad data. */
-  function verifyReply(reply, pinned, expectKeyId) {
+   * the URL fragment (k=…) or ""; `policy`: the witness policy pinned in the page (JSON
+   * text or object, cosign.js) or ""/undefined for none. Returns {ok: true, keyIdHex,
+   * size, count} — with a policy also `witnesses` ({met, signed: [{name, time}],
+   * required}, GongxinCosign.checkCosignatures; an unmet quorum is not a failure, the page
+   * warns) — or {ok: false, keyIdHex, zh, en} (a bad cosignature by a listed witness is a
+   * failure). Never throws for bad data. */
+  function verifyReply(reply, pinned, expectKeyId, policy) {
     var keyIdHex = "";
     try {
       var key = parseVerifierKey(pinned);
@@ -309,7 +325,9 @@
       if (!Array.isArray(history)) fail("缺少记录", "missing history");
       for (var i = 0; i < history.length; i++) verifyItem(history[i], cp, reply.resident_ref);
       verifyFigures(reply);
-      return { ok: true, keyIdHex: keyIdHex, size: cp.size, count: history.length };
+      var result = { ok: true, keyIdHex: keyIdHex, size: cp.size, count: history.length };
+      if (policy) result.witnesses = root.GongxinCosign.checkCosignatures(reply.checkpoint, policy);
+      return result;
     } catch (e) {
       if (e instanceof VerifyError) return { ok: false, keyIdHex: keyIdHex, zh: e.zh, en: e.en };
       return { ok: false, keyIdHex: keyIdHex, zh: "验证出错", en: "verification error: " + e };
@@ -323,6 +341,11 @@
     b64encode: b64encode,
     hex: hex,
     parseVerifierKey: parseVerifierKey,
+    fail: fail,
+    concat: concat,
+    equalBytes: equalBytes,
+    validName: validName,
+    splitNote: splitNote,
     openNote: openNote,
     parseCheckpoint: parseCheckpoint,
     openCheckpoint: openCheckpoint,

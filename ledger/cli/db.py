@@ -19,6 +19,8 @@ REGISTER_TABLES = ("community_secrets", "resident_register")
 INDEX_TABLES = ("postings", "postings_progress")
 #: Rule-state snapshots (a cache, FORMAT.md §12.2): the server replaces the older ones.
 CACHE_TABLES = ("state_snapshots",)
+#: Witnesses' cosignatures the server collects (verifiable by anyone): read and insert.
+WITNESS_TABLES = ("cosignatures",)
 
 
 def roles_sql(role: str, database: str) -> str:
@@ -40,6 +42,8 @@ def roles_sql(role: str, database: str) -> str:
             f"REVOKE ALL ON {', '.join(CACHE_TABLES)} FROM {role};",
             f"GRANT SELECT, INSERT, DELETE ON {', '.join(CACHE_TABLES)} TO {role};",
             f"GRANT SELECT, INSERT ON {ledger} TO {role};",
+            f"REVOKE ALL ON {', '.join(WITNESS_TABLES)} FROM {role};",
+            f"GRANT SELECT, INSERT ON {', '.join(WITNESS_TABLES)} TO {role};",
             f"GRANT SELECT, INSERT, UPDATE, DELETE ON {register} TO {role};",
             f"GRANT SELECT ON alembic_version TO {role};",
             "-- Set a password out of band: ALTER ROLE "

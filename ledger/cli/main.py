@@ -11,24 +11,27 @@ Exit codes: 0 success; 1 the ledger refused the input (a rule failed; nothing wa
 
 from __future__ import annotations
 
-import base64
 import importlib.metadata
 import json
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
 from ledger.cli.backup import backup, restore
 from ledger.cli.db import db_app
+from ledger.cli.demo import demo_command
 from ledger.cli.import_sheets import import_command
 from ledger.cli.officer import activity_app, contract_app, credit_app, fund_app, payment_app
 from ledger.cli.options import DEFAULT_DB, DEFAULT_LOG_KEY, DbOption, LogKeyOption
+from ledger.cli.options import fail as _fail
+from ledger.cli.options import print_json as _print_json
+from ledger.cli.options import reading as _reading
+from ledger.cli.prove import proof_json as _proof_json
+from ledger.cli.prove import prove_app
 from ledger.cli.report import report_command
 from ledger.cli.residents import residents_app
 from ledger.cli.tiles import tiles_command
@@ -37,7 +40,7 @@ from ledger.signing.keyfile import read_private_key, write_private_key, write_ve
 from ledger.signing.keys import SignerKey
 from ledger.signing.statements import canonicalize, sign_statement
 from verifier.cli.files import load_verifier_key
-from verifier.core.errors import GongxinError, InputError, VerificationError
+from verifier.core.errors import GongxinError, InputError
 
 app = typer.Typer(
     help="公信 Gongxin 账本运维工具 — operator CLI for the Gongxin signed ledger.",
@@ -46,9 +49,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 keys_app = typer.Typer(help="密钥管理 — create Ed25519 signing keys.", no_args_is_help=True)
-prove_app = typer.Typer(
-    help="生成证明 — RFC 9162 inclusion and consistency proofs.", no_args_is_help=True
-)
 app.add_typer(keys_app, name="keys")
 app.add_typer(prove_app, name="prove")
 app.add_typer(residents_app, name="residents")
@@ -63,6 +63,7 @@ app.command("report")(report_command)
 app.command("backup")(backup)
 app.command("restore")(restore)
 app.command("tiles")(tiles_command)
+app.command("demo")(demo_command)
 
 #: Entry-point group through which other packages add commands (``gongxin serve`` comes from
 #: ``api.cli_serve``, so that ``ledger`` never imports ``api``: arrows point api → ledger).
@@ -87,14 +88,6 @@ def _add_installed_commands() -> None:
 _add_installed_commands()
 
 
-def _fail(exc: GongxinError) -> NoReturn:
-    if isinstance(exc, VerificationError):
-        typer.echo(f"✗ 拒绝 rejected: {exc.one_line()}", err=True)
-        raise typer.Exit(1)
-    typer.echo(f"✗ 输入错误 input error: {exc}", err=True)
-    raise typer.Exit(2)
-
-
 def _passphrase() -> str | None:
     return os.environ.get("GONGXIN_KEY_PASSPHRASE") or None
 
@@ -109,20 +102,6 @@ def _read_key(path: Path, what: str) -> SignerKey:
         )
         raise InputError(f"no such {what} file; {hint}", field=str(path))
     return read_private_key(path, _passphrase())
-
-
-@contextmanager
-def _reading(db: str) -> Iterator[Ledger]:
-    """Open the log read-only (no replay, nothing created); errors become one line + exit."""
-    try:
-        with Ledger.open(db, create=False, replay=False) as ledger:
-            yield ledger
-    except GongxinError as exc:
-        _fail(exc)
-
-
-def _print_json(obj: Any) -> None:
-    typer.echo(json.dumps(obj, ensure_ascii=False, indent=2))
 
 
 @keys_app.command("new")
@@ -336,53 +315,6 @@ def trace(
         sys.stdout.write(render_text(result))
 
 
-def _proof_json(index: int, size: int, path: list[bytes]) -> dict[str, Any]:
-    return {
-        "leaf_index": index,
-        "tree_size": size,
-        "inclusion_path": [base64.b64encode(h).decode() for h in path],
-    }
-
-
-@prove_app.command("inclusion")
-def prove_inclusion(
-    index: Annotated[int, typer.Argument(help="条目序号 entry index")],
-    size: Annotated[
-        int | None, typer.Option("--size", help="树大小 tree size (default: current)")
-    ] = None,
-    db: DbOption = DEFAULT_DB,
-) -> None:
-    """包含证明 — inclusion proof of entry INDEX in the tree of --size entries (JSON)."""
-    with _reading(db) as ledger:
-        p = ledger.inclusion_proof(index, size)
-    out = _proof_json(p.leaf_index, p.tree_size, p.path)
-    out["root"] = base64.b64encode(p.root).decode()
-    _print_json(out)
-
-
-@prove_app.command("consistency")
-def prove_consistency(
-    size1: Annotated[int, typer.Argument(help="较早的树大小 older tree size")],
-    size2: Annotated[
-        int | None, typer.Argument(help="较新的树大小 newer tree size (default: current)")
-    ] = None,
-    db: DbOption = DEFAULT_DB,
-) -> None:
-    """一致性证明 — consistency proof between trees of SIZE1 and SIZE2 entries (JSON)."""
-    with _reading(db) as ledger:
-        p = ledger.consistency_proof(size1, size2)
-    b64 = base64.b64encode
-    _print_json(
-        {
-            "tree_size_1": p.size1,
-            "tree_size_2": p.size2,
-            "root_1": b64(p.root1).decode(),
-            "root_2": b64(p.root2).decode(),
-            "consistency_path": [b64(h).decode() for h in p.path],
-        }
-    )
-
-
 @app.command()
 def export(
     directory: Annotated[
@@ -401,6 +333,15 @@ def export(
     ocid_prefix: Annotated[
         str, typer.Option("--ocid-prefix", help="OCID 前缀 the registered OCID prefix")
     ] = "ocds-xxxxxx",
+    witnessed: Annotated[
+        Path | None,
+        typer.Option(
+            "--witnessed",
+            metavar="POLICY",
+            help="只导出到见证策略法定数已副署的最新检查点 end the bundle at the newest "
+            "checkpoint the quorum of this witness policy cosigned",
+        ),
+    ] = None,
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """导出审计包 — write entries.jsonl, checkpoint and log.vkey for gongxin-verify; with
@@ -416,7 +357,12 @@ def export(
         )
     with _reading(db) as ledger:
         if directory is not None:
-            n = export_bundle(ledger, directory, force=force)
+            policy = None
+            if witnessed is not None:
+                from verifier.witness.policy import load_policy
+
+                policy = load_policy(witnessed)
+            n = export_bundle(ledger, directory, force=force, witnessed=policy)
             typer.echo(f"✓ 已导出 exported {n} entries to {directory}")
             typer.echo(
                 f"  验证 verify: gongxin-verify {directory} --log-key {directory / 'log.vkey'}"
@@ -430,80 +376,6 @@ def export(
                     "prefix with the Open Contracting Partnership and pass --ocid-prefix",
                     err=True,
                 )
-
-
-@app.command()
-def demo(
-    entries: Annotated[
-        int | None,
-        typer.Option(
-            "--entries",
-            min=1,
-            help="条目数 number of entries (default 13000: the whole scenario, ~17 simulated "
-            "months; larger N continues it, e.g. 1000000 for benchmarks)",
-            show_default=False,
-        ),
-    ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="随机种子 seed (same seed → same log)")] = 1,
-    keys_dir: Annotated[
-        Path, typer.Option("--keys-dir", help="演示密钥目录 where to write the demo keys")
-    ] = Path("gongxin-demo-keys"),
-    force: Annotated[
-        bool,
-        typer.Option(
-            "--force", help="删除已有的 SQLite 数据库文件 delete an existing SQLite file first"
-        ),
-    ] = False,
-    db: DbOption = DEFAULT_DB,
-) -> None:
-    """生成演示日志 — build a deterministic street-office (街道) log in a fresh database:
-    communities, providers, funds, contracts and payments, volunteer credits; every entry
-    valid under the rulebook (FORMAT.md §10)."""
-    from ledger.demo import DEFAULT_ENTRIES, build_demo
-    from ledger.demo.residents import RESIDENTS_FILE
-
-    if entries is None:
-        entries = DEFAULT_ENTRIES
-
-    try:
-        _fresh_database(db, force)
-        if keys_dir.exists() and any(keys_dir.iterdir()):
-            others = [
-                p
-                for p in keys_dir.iterdir()
-                if not p.is_file()
-                or (p.suffix not in (".key", ".vkey") and p.name != RESIDENTS_FILE)
-            ]
-            if not force or others:
-                raise InputError(
-                    "demo keys directory is not empty; pass --force (only when it holds just "
-                    ".key/.vkey files) or choose --keys-dir",
-                    field=str(keys_dir),
-                )
-            for p in keys_dir.iterdir():
-                p.unlink()
-        size, note = build_demo(db, entries, seed, keys_dir)
-    except GongxinError as exc:
-        _fail(exc)
-    except ValueError as exc:
-        typer.echo(f"✗ 输入错误 input error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    typer.echo(f"✓ 演示日志已生成 demo log: {size} entries in {db} (keys in {keys_dir}/)")
-    typer.echo(f"示例居民查询码 demo residents' lookup codes: {keys_dir / RESIDENTS_FILE}")
-    sys.stdout.write(note)
-
-
-def _fresh_database(url: str, force: bool) -> None:
-    if not url.startswith("sqlite:///"):
-        return  # other databases: build_demo refuses a non-empty log itself
-    path = Path(url.removeprefix("sqlite:///"))
-    if path.exists():
-        if not force:
-            raise InputError(
-                "database file exists; pass --force to replace it or choose --db", field=str(path)
-            )
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def main() -> None:

@@ -56,6 +56,9 @@ NodeKey = tuple[int, int]
 #: activity); unused references are ``None``.
 _Ref = str | None
 PostingRow = tuple[int, int, str, int, _Ref, _Ref, _Ref, _Ref, _Ref, _Ref, _Ref]
+#: One ``cosignatures`` row: (checkpoint size, witness verifier key string, its note
+#: signature line with final newline, RFC 3339 UTC time received).
+CosignatureRow = tuple[int, str, str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +215,29 @@ class LedgerStore(Protocol):
         ...
 
 
+class CosignatureStore(Protocol):
+    """Witnesses' cosignatures of the log's checkpoints (:mod:`ledger.cosigning`). Not part
+    of the log, so apart from :class:`LedgerStore` (a store may lack it); each call is its
+    own short transaction and never takes the log's write lock. Rows are only added."""
+
+    def add_cosignature(self, row: CosignatureRow) -> bool:
+        """Store ``row`` unless one for its (size, witness) is stored; whether it was
+        added. The caller verified it. One INSERT."""
+        ...
+
+    def cosignatures(self, size: int) -> list[CosignatureRow]:
+        """The stored cosignatures of the checkpoint of ``size``, by witness key. O(rows)."""
+        ...
+
+    def cosigned_sizes(self, limit: int) -> list[int]:
+        """The ``limit`` largest checkpoint sizes with any stored cosignature, largest
+        first. One index range scan (O(limit × witnesses))."""
+        ...
+
+
 __all__ = [
+    "CosignatureRow",
+    "CosignatureStore",
     "EntryRow",
     "KeyConflict",
     "LedgerReader",

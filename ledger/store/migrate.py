@@ -7,6 +7,8 @@
 - ``0002`` — an index on ``entries.kind``.
 - ``0004`` — the ``postings`` index and ``postings_progress`` (filled afterwards by
   :func:`ledger.postings.backfill`, not by the migration).
+- ``0005`` — ``cosignatures``: witnesses' cosignatures the server collected
+  (:mod:`ledger.cosigning`).
 
 A new database is created at the newest revision directly (:func:`create_schema`
 builds the tables and stamps :data:`HEAD`; ``tests/test_migrations.py`` proves that equals
@@ -25,7 +27,7 @@ from ledger.store.engine import install_append_only_triggers, open_engine
 from verifier.core.errors import InputError
 
 #: The newest revision.
-HEAD = "0004"
+HEAD = "0005"
 #: The revision of a database created before migrations existed.
 BASELINE = "0001"
 _SCRIPTS = Path(__file__).resolve().parent / "migrations"

@@ -133,6 +133,22 @@ postings_progress = Table(
     Column("through", BigInteger, nullable=False),
 )
 
+#: Migration 0005: witnesses' cosignatures (FORMAT.md §14) of the log's own checkpoints, as
+#: the log collected them (:mod:`ledger.cosigning`, ``gongxin serve --witness-policy``): the
+#: checkpoint ``size``, the witness's verifier key string, its note signature line (with
+#: final newline) and when it arrived (RFC 3339 UTC). Verified before they are stored; not
+#: part of the log (anyone can re-check them), so not trigger-protected; the server's role
+#: may only read and insert them.
+cosignatures = Table(
+    "cosignatures",
+    metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("witness", String(512), primary_key=True),
+    Column("line", Text, nullable=False),
+    Column("received_at", String(32), nullable=False),
+    sqlite_with_rowid=False,  # the (size, witness) key is the table
+)
+
 APPEND_ONLY_TABLES = ("meta", "entries", "merkle_nodes", "checkpoints")
 UNIQUE_KEYS: dict[str, tuple[tuple[str, ...], ...]] = {
     "meta": (("name",),),

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from ledger.store import engine as storage
 from ledger.store import migrate, schema
 from ledger.store.contract import (
+    CosignatureRow,
     EntryRow,
     KeyConflict,
     LoggedStatement,
@@ -263,6 +264,8 @@ class SqlStore:
                 raise InputError(
                     "not a Gongxin database (no entries table); check --db", field="database"
                 )
+            else:
+                migrate.require_head(engine)  # an older schema: say "upgrade", not "no table"
         except BaseException:
             engine.dispose()
             raise
@@ -275,6 +278,36 @@ class SqlStore:
 
     def begin_write(self) -> SqlWrite:
         return SqlWrite(self.engine)
+
+    # -- witnesses' cosignatures (contract.CosignatureStore) ----------------------------
+
+    def add_cosignature(self, row: CosignatureRow) -> bool:
+        """One INSERT … ON CONFLICT DO NOTHING in its own transaction (on SQLite it waits
+        for the write lock like any writer, for one row's time)."""
+        m = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+        with self.engine.begin() as conn:
+            done = conn.exec_driver_sql(
+                "INSERT INTO cosignatures (size, witness, line, received_at) "
+                f"VALUES ({m}, {m}, {m}, {m}) ON CONFLICT DO NOTHING",
+                row,
+            )
+        return bool(done.rowcount)
+
+    def cosignatures(self, size: int) -> list[CosignatureRow]:
+        t = schema.cosignatures.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.size, t.witness, t.line, t.received_at)
+                .where(t.size == size)
+                .order_by(t.witness)
+            )
+            return [(int(n), str(w), str(line), str(at)) for n, w, line, at in rows]
+
+    def cosigned_sizes(self, limit: int) -> list[int]:
+        t = schema.cosignatures.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.size).distinct().order_by(t.size.desc()).limit(limit))
+            return [int(n) for (n,) in rows]
 
     def close(self) -> None:
         self.engine.dispose()

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from verifier.core.bundle import CHECKPOINT_FILE, ENTRIES_FILE, LOG_VKEY_FILE
 from verifier.core.errors import InputError
 from verifier.core.keys import PRIVATE_PREFIX, VerifierKey, parse_verifier_key
+
+K = TypeVar("K")
 
 __all__ = ["DirectoryBundle", "load_verifier_key", "open_regular", "read_limited"]
 
@@ -112,8 +115,15 @@ def load_verifier_key(value: str) -> VerifierKey:
             "a private key was given where a verifier (public) key is expected",
             field="verifier key",
         )
+    return load_key(value, parse_verifier_key, "verifier key")
+
+
+def load_key(value: str, parse: Callable[[str], K], what: str) -> K:
+    """``parse(value)``, or, if that fails and a file named ``value`` exists, ``parse`` of
+    that file's one line (at most 64 KiB, UTF-8, a regular file). :class:`InputError`
+    naming ``what`` (or the file) otherwise. Cost: one parse, plus one small file read."""
     try:
-        return parse_verifier_key(value.strip())
+        return parse(value.strip())
     except InputError as first:
         try:
             exists = os.path.lexists(value)
@@ -121,17 +131,17 @@ def load_verifier_key(value: str) -> VerifierKey:
             exists = False
         if not exists:
             raise InputError(
-                f"{first.message}; and there is no file named {value!r}", field="verifier key"
+                f"{first.message}; and there is no file named {value!r}", field=what
             ) from None
-    data = read_limited(Path(value), MAX_KEY_FILE_BYTES, "verifier key file", value, "")
+    data = read_limited(Path(value), MAX_KEY_FILE_BYTES, f"{what} file", value, "")
     try:
         content = data.decode("utf-8").strip()
     except UnicodeDecodeError:
-        raise InputError("verifier key file is not UTF-8", field=value) from None
+        raise InputError(f"{what} file is not UTF-8", field=value) from None
     if not content or "\n" in content:
-        raise InputError("verifier key file must contain exactly one key line", field=value)
+        raise InputError(f"{what} file must contain exactly one key line", field=value)
     try:
-        return parse_verifier_key(content)
+        return parse(content)
     except InputError as exc:
         raise InputError(exc.message, field=value) from None
 

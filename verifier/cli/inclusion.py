@@ -14,14 +14,14 @@ from __future__ import annotations
 from typing import Any
 
 from verifier.audit.verdict import InclusionReport
-from verifier.core.checkpoint import open_checkpoint_as
+from verifier.core.checkpoint import Checkpoint, open_checkpoint_as
 from verifier.core.entry import parse_entry_line
 from verifier.core.errors import InputError, VerificationError
 from verifier.core.keys import VerifierKey
 from verifier.core.merkle import leaf_hash, verify_inclusion
 from verifier.core.receipt import decode_path
 
-__all__ = ["parse_inclusion_proof", "verify_inclusion_file"]
+__all__ = ["check_entry_inclusion", "parse_inclusion_proof", "verify_inclusion_file"]
 
 
 def parse_inclusion_proof(proof: Any) -> tuple[int, int, list[bytes]]:
@@ -69,6 +69,17 @@ def verify_inclusion_file(
             f"{cp.size}; 证明与检查点大小不符",
             field="proof.tree_size",
         )
+    return check_entry_inclusion(entry_line, leaf_index, path, cp)
+
+
+def check_entry_inclusion(
+    entry_line: bytes, leaf_index: int, path: list[bytes], cp: Checkpoint
+) -> InclusionReport:
+    """The entry-line part of light mode (also used by ``gongxin-verify proof``): the line
+    (one trailing newline allowed) must parse strictly with ``index == leaf_index``
+    (``inclusion.index``), and its leaf hash must lead along ``path`` to the root of the
+    opened checkpoint ``cp`` (``merkle.inclusion``). Cost: O(len(line) + log n)."""
+    tree_size = cp.size
     if entry_line.endswith(b"\n"):
         entry_line = entry_line[:-1]
     entry = parse_entry_line(entry_line, leaf_index)

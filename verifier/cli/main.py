@@ -8,6 +8,12 @@ Usage::
                    [--workers N] [--quiet]
     gongxin-verify inclusion ENTRY_LINE_FILE PROOF_FILE CHECKPOINT --log-key VKEY_OR_FILE
                    [--json REPORT] [--quiet]
+    gongxin-verify fork EVIDENCE_FILE --log-key VKEY_OR_FILE [--quiet]
+    gongxin-verify proof FILE.tlog-proof --log-key VKEY_OR_FILE [witness options] [--quiet]
+
+Witness options (FORMAT.md §15; every command but ``fork``): ``--witness-key WKEY`` (repeatable)
+with ``--quorum N`` (default: all), or ``--witness-policy FILE``: the checkpoint must carry
+cosignatures satisfying the quorum, else exit 1 (``cosignature.quorum``).
 
 Exit status: 0 valid, 1 invalid (one line on stderr naming the entry, the rule and what
 differed), 2 usage or input error (nothing was judged), 3 internal error (a bug: please
@@ -38,12 +44,15 @@ from typing import Any, TextIO
 import orjson
 
 from verifier.audit.lines import MAX_LINE_BYTES
-from verifier.cli.bundle import MAX_CHECKPOINT_BYTES, verify_bundle
+from verifier.cli.bundle import MAX_CHECKPOINT_BYTES, audit_bundle
 from verifier.cli.exports import ocds_target, read_thresholds, write_ocds
 from verifier.cli.files import load_verifier_key, read_limited
+from verifier.cli.fork import fork_main
 from verifier.cli.inclusion import verify_inclusion_file
 from verifier.cli.incremental import state_line, verify_with_state
 from verifier.cli.options import EXIT_USAGE, bundle_parser, inclusion_parser
+from verifier.cli.proof import proof_parser, run_proof
+from verifier.cli.witnesses import check_witnesses, precheck_bundle, witness_policy
 from verifier.core.errors import InputError, VerificationError
 from verifier.core.keys import VerifierKey
 from verifier.reports.analysis import Analysis
@@ -223,6 +232,7 @@ def _verify_command(argv: Sequence[str]) -> int:
     def work() -> tuple[dict[str, Any], str]:
         log_key = _load_key(args.log_key, "--log-key")
         authorities = [_load_key(v, "--authority-key") for v in args.authority_key]
+        policy = witness_policy(args, log_key)
         previous = None
         if args.previous_checkpoint is not None:
             previous = _read_file(
@@ -234,6 +244,8 @@ def _verify_command(argv: Sequence[str]) -> int:
         wanted = paths is not None or ocds is not None
         builder = Analysis(thresholds, ocds=ocds is not None) if wanted else None
         incremental = None
+        if policy is not None:  # fail fast: no replay, no --state written (FORMAT.md §15)
+            precheck_bundle(Path(args.directory), log_key, policy)
         if args.state is not None:
             finished, existed = verify_with_state(
                 Path(args.directory),
@@ -245,10 +257,9 @@ def _verify_command(argv: Sequence[str]) -> int:
                 progress=progress,
                 builder=builder,
             )
-            report = finished.report
             incremental = state_line(finished, Path(args.state), existed)
         else:
-            report = verify_bundle(
+            finished = audit_bundle(
                 Path(args.directory),
                 log_key,
                 authorities,
@@ -257,10 +268,16 @@ def _verify_command(argv: Sequence[str]) -> int:
                 progress=progress,
                 builder=builder,
             )
+        report = finished.report
+        added: dict[str, Any] = {}
         line = (
             f"✓ 验证通过 valid: {report.tree_size} entries, origin {report.origin}, "
             f"root {report.root}"
         )
+        if policy is not None:  # the checkpoint the replay verified
+            witnessed = check_witnesses(finished.note, log_key, policy)
+            added["witnesses"] = witnessed.to_json()
+            line += f"\n{witnessed.line()}"
         if incremental is not None:
             line += f"\n{incremental}"
         if report.format == 1 and not args.quiet:
@@ -269,7 +286,7 @@ def _verify_command(argv: Sequence[str]) -> int:
             print(FORMAT_1_WARNING, file=sys.stderr)
         if builder is not None and paths is not None:
             # Only what the log determines: the report is the same on every run.
-            summary = report.to_json()
+            summary = report.to_json() | added
             for volatile in ("elapsed_seconds", "workers"):
                 summary.pop(volatile, None)
             _write_report(paths, builder.build(summary))
@@ -278,7 +295,7 @@ def _verify_command(argv: Sequence[str]) -> int:
             line += "\n" + write_ocds(
                 ocds, builder, args.ocid_prefix, report.tree_size, quiet=args.quiet
             )
-        return report.to_json(), line
+        return report.to_json() | added, line
 
     return _run(args.json, args.quiet, work, progress)
 
@@ -288,6 +305,7 @@ def _inclusion_command(argv: Sequence[str]) -> int:
 
     def work() -> tuple[dict[str, Any], str]:
         log_key = _load_key(args.log_key, "--log-key")
+        policy = witness_policy(args, log_key)
         line = _read_file(args.entry_line, MAX_LINE_BYTES + 1, "ENTRY_LINE_FILE")
         proof_bytes = _read_file(args.proof, _MAX_PROOF_BYTES, "PROOF_FILE")
         note = _read_file(args.checkpoint, MAX_CHECKPOINT_BYTES, "CHECKPOINT")
@@ -302,9 +320,19 @@ def _inclusion_command(argv: Sequence[str]) -> int:
             f"✓ 验证通过 included: entry {report.leaf_index} is in the log of "
             f"{report.tree_size} entries, origin {report.origin}, root {report.root}"
         )
-        return report.to_json(), text
+        out = report.to_json()
+        if policy is not None:
+            witnessed = check_witnesses(note, log_key, policy)
+            out["witnesses"] = witnessed.to_json()
+            text += f"\n{witnessed.line()}"
+        return out, text
 
     return _run(args.json, args.quiet, work)
+
+
+def _proof_command(argv: Sequence[str]) -> int:
+    args = proof_parser().parse_args(argv)
+    return _run(args.json, args.quiet, lambda: run_proof(args))
 
 
 def _setup_streams() -> None:
@@ -323,6 +351,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args and args[0] == "inclusion":
             return _inclusion_command(args[1:])
+        if args and args[0] == "fork":
+            return fork_main(args[1:])
+        if args and args[0] == "proof":
+            return _proof_command(args[1:])
         return _verify_command(args)
     except KeyboardInterrupt:
         print("\n✗ 已中断 interrupted", file=sys.stderr)

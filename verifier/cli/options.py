@@ -7,6 +7,7 @@ import argparse
 import sys
 from typing import NoReturn
 
+from verifier.cli.witnesses import add_witness_options
 from verifier.reports.ocds import PLACEHOLDER_PREFIX
 
 #: Exit status of a usage or input error (nothing was judged).
@@ -16,6 +17,16 @@ _EPILOG = """\
 轻量模式 light mode (one entry, no full replay):
   gongxin-verify inclusion ENTRY_LINE_FILE PROOF_FILE CHECKPOINT --log-key VKEY_OR_FILE
   (a directory literally named "inclusion" can be given as ./inclusion)
+
+离线证明 offline proof (C2SP tlog-proof, FORMAT.md §15):
+  gongxin-verify proof FILE.tlog-proof --log-key VKEY_OR_FILE [witness options]
+
+见证副署 witnesses (FORMAT.md §15; bundle, inclusion and proof):
+  --witness-key WKEY … [--quorum N]  or  --witness-policy FILE
+  the checkpoint must carry a quorum of cosignatures, else exit 1 [cosignature.quorum]
+
+分叉证据 fork evidence (FORMAT.md §16; exit 0 fork proven, 1 not proven, 2 unreadable):
+  gongxin-verify fork EVIDENCE_FILE --log-key VKEY_OR_FILE   (a directory "fork": ./fork)
 
 退出码 exit status:
   0  验证通过 valid
@@ -148,6 +159,7 @@ def bundle_parser() -> Parser:
         metavar="N",
         help="并行进程数（默认每核一个）worker processes (default: one per CPU; 1 = no pool)",
     )
+    add_witness_options(p)
     p.add_argument(
         "-q",
         "--quiet",
@@ -185,6 +197,7 @@ def inclusion_parser() -> Parser:
         metavar="VKEY_OR_FILE",
         help="日志公钥（字符串或文件）the log's verifier key, as a string or a file holding it",
     )
+    add_witness_options(p)
     p.add_argument(
         "--json", metavar="REPORT", help="写出 JSON 报告 write a JSON report ('-' for stdout)"
     )

@@ -193,6 +193,31 @@ def verify_consistency(
         )
 
 
+def consistency_roots(
+    size1: int, size2: int, proof: Sequence[bytes], root1: bytes
+) -> tuple[bytes, bytes]:
+    """The old and new roots ``(fr, sr)`` that a consistency proof implies (RFC 9162
+    §2.1.4.2 steps 2-7), for callers that judge them other than by equality with two trusted
+    roots, e.g. fork evidence (FORMAT.md §16). When ``size1`` is a power of two the proof
+    does not state the old root: ``root1`` seeds the computation and ``fr`` is ``root1``.
+
+    Raises ``merkle.consistency`` unless ``0 < size1 < size2``, every hash is 32 bytes and
+    the proof has exactly the length the sizes need. Cost: as :func:`verify_consistency`.
+    """
+    _check_consistency_sizes(size1, size2)
+    if size1 == size2:
+        raise VerificationError(
+            RULE_CONSISTENCY, f"equal tree sizes ({size1}) imply no roots; 同大小无一致性证明"
+        )
+    _check_hash(RULE_CONSISTENCY, "root1", root1)
+    _check_proof_hashes(RULE_CONSISTENCY, proof)
+    if not proof:
+        raise VerificationError(
+            RULE_CONSISTENCY, f"empty proof for tree sizes {size1} < {size2}; 一致性证明为空"
+        )
+    return _roots_from_consistency(size1, size2, proof, root1)
+
+
 def _check_consistency_sizes(size1: int, size2: int) -> None:
     """Require integers ``0 < size1 <= size2`` (else ``merkle.consistency``)."""
     rule = RULE_CONSISTENCY

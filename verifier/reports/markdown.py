@@ -77,6 +77,15 @@ def _figure_rows(items: Sequence[tuple[str, str, Sequence[int] | None]]) -> list
 _FIGURE_HEADER = ["数字 Figure", "数值 Value", "来源条目 Entries"]
 
 
+def _witness_rows(v: dict[str, Any]) -> list[list[str]]:
+    """The witnesses row, when ``gongxin-verify`` required cosignatures (FORMAT.md §15)."""
+    w = v.get("witnesses")
+    if not isinstance(w, dict):
+        return []
+    who = ", ".join(str(n) for n in w.get("cosigned_by") or []) or "—"
+    return [["见证副署 Witnesses", _esc(f"{who} ({w.get('policy', '')})")]]
+
+
 def _header(report: dict[str, Any]) -> list[str]:
     v = report.get("verification") or {}
     prev = v.get("previous_checkpoint_size")
@@ -92,6 +101,7 @@ def _header(report: dict[str, Any]) -> list[str]:
                 ["日志公钥 Log key", f"`{v.get('log_key', '—')}`"],
                 ["先前检查点 Previous checkpoint", _esc(prev) if prev is not None else "—"],
                 ["验证结果 Verdict", "✓ 验证通过 valid" if v.get("valid") else "—"],
+                *_witness_rows(v),
             ],
         ),
         "说明：金额单位为元（人民币），由 JSON 报告中的整数“分”换算；积分以分值计。"

@@ -143,53 +143,75 @@ def parse_policy(text: str, where: str = "policy") -> WitnessPolicy:
     """Parse a policy file's text. :class:`InputError` naming ``where`` and the line for any
     fault (unknown keyword, bad key, undefined or repeated name, repeated key, missing or
     repeated ``quorum``). Cost: O(len(text)) plus one SHA-256 per key."""
-    logs: list[tuple[VerifierKey, str | None]] = []
-    witnesses: list[PolicyWitness] = []
-    groups: list[Group] = []
-    names: set[str] = {NONE}
-    keys: set[str] = set()
-    quorum: str | None = ""
+    parser = _Parser()
     for number, raw in enumerate(text.split("\n"), start=1):
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue
         at = f"{where} line {number}"
-        parts = line.split()
-        keyword, args = parts[0], parts[1:]
         try:
-            if keyword == "log" and 1 <= len(args) <= 2:
-                key = parse_verifier_key(args[0])
-                _new_key(keys, str(key), at)
-                logs.append((key, _url(args, 1, at)))
-            elif keyword == "witness" and 2 <= len(args) <= 3:
-                _new_name(names, args[0], at)
-                wkey = parse_witness_key(args[1])
-                _new_key(keys, str(wkey), at)
-                witnesses.append(PolicyWitness(args[0], wkey, _url(args, 2, at)))
-            elif keyword == "group" and len(args) >= 3:
-                members = tuple(args[2:])
-                for m in members:
-                    if m not in names or m == NONE:
-                        raise InputError(f"{at}: group member {m!r} is not defined above")
-                if len(set(members)) != len(members):
-                    raise InputError(f"{at}: a group member is listed twice")
-                _new_name(names, args[0], at)
-                groups.append(Group(args[0], _threshold(args[1], len(members), at), members))
-            elif keyword == "quorum" and len(args) == 1:
-                if quorum != "":
-                    raise InputError(f"{at}: a second quorum line")
-                if args[0] not in names:
-                    raise InputError(f"{at}: quorum {args[0]!r} is not defined above")
-                quorum = None if args[0] == NONE else args[0]
-            else:
-                raise InputError(f"{at}: not a log, witness, group or quorum line: {line[:80]!r}")
+            parser.statement(line.split(), at)
         except InputError as exc:
-            if exc.message.startswith(at):
-                raise InputError(exc.message, field="policy") from None
-            raise InputError(f"{at}: {exc.message}", field="policy") from None
-    if quorum == "":
+            message = exc.message if exc.message.startswith(at) else f"{at}: {exc.message}"
+            raise InputError(message, field="policy") from None
+    if parser.quorum == "":
         raise InputError(f"{where}: no quorum line (write `quorum none` to require none)")
-    return WitnessPolicy(tuple(logs), tuple(witnesses), tuple(groups), quorum)
+    return WitnessPolicy(
+        tuple(parser.logs), tuple(parser.witnesses), tuple(parser.groups), parser.quorum
+    )
+
+
+class _Parser:
+    """The statements read so far; one method per keyword."""
+
+    def __init__(self) -> None:
+        self.logs: list[tuple[VerifierKey, str | None]] = []
+        self.witnesses: list[PolicyWitness] = []
+        self.groups: list[Group] = []
+        self.names: set[str] = {NONE}
+        self.keys: set[str] = set()
+        self.quorum: str | None = ""
+
+    def statement(self, parts: list[str], at: str) -> None:
+        keyword, args = parts[0], parts[1:]
+        if keyword == "log" and 1 <= len(args) <= 2:
+            self.log(args, at)
+        elif keyword == "witness" and 2 <= len(args) <= 3:
+            self.witness(args, at)
+        elif keyword == "group" and len(args) >= 3:
+            self.group(args, at)
+        elif keyword == "quorum" and len(args) == 1:
+            self.set_quorum(args[0], at)
+        else:
+            raise InputError(f"{at}: not a log, witness, group or quorum line: {parts[0][:80]!r}")
+
+    def log(self, args: list[str], at: str) -> None:
+        key = parse_verifier_key(args[0])
+        _new_key(self.keys, str(key), at)
+        self.logs.append((key, _url(args, 1, at)))
+
+    def witness(self, args: list[str], at: str) -> None:
+        _new_name(self.names, args[0], at)
+        wkey = parse_witness_key(args[1])
+        _new_key(self.keys, str(wkey), at)
+        self.witnesses.append(PolicyWitness(args[0], wkey, _url(args, 2, at)))
+
+    def group(self, args: list[str], at: str) -> None:
+        members = tuple(args[2:])
+        for m in members:
+            if m not in self.names or m == NONE:
+                raise InputError(f"{at}: group member {m!r} is not defined above")
+        if len(set(members)) != len(members):
+            raise InputError(f"{at}: a group member is listed twice")
+        _new_name(self.names, args[0], at)
+        self.groups.append(Group(args[0], _threshold(args[1], len(members), at), members))
+
+    def set_quorum(self, name: str, at: str) -> None:
+        if self.quorum != "":
+            raise InputError(f"{at}: a second quorum line")
+        if name not in self.names:
+            raise InputError(f"{at}: quorum {name!r} is not defined above")
+        self.quorum = None if name == NONE else name
 
 
 def _new_name(names: set[str], name: str, at: str) -> None:
