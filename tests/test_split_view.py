@@ -238,6 +238,21 @@ def test_witnesses_refuse_the_other_view_and_quorum_2_rejects_both(
     either = WitnessPolicy.simple([w1, w2], 1)  # what quorum 2 protects against
     assert check_cosigned(cosigned_a, views.log_key, either)[0].checkpoint.size == SIZE_A
     assert check_cosigned(cosigned_b, views.log_key, either)[0].checkpoint.size == SIZE_B
+    # The same through the evaluator's command line: each view's bundle with its cosigned
+    # checkpoint passes every rule, yet `--quorum 2` rejects it (exit 1); `--quorum 1` not.
+    keys = ["--witness-key", str(w1), "--witness-key", str(w2)]
+    for server, size, cosigned in ((views.a, SIZE_A, cosigned_a), (views.b, SIZE_B, cosigned_b)):
+        bundle = tmp_path / f"bundle-{size}"
+        bundle.mkdir()
+        with server.client() as http:
+            lines = http.get("/v1/log/entries", params={"start": 0, "end": size})
+        assert lines.status_code == 200, lines.text
+        (bundle / "entries.jsonl").write_bytes(lines.content)
+        (bundle / "checkpoint").write_text(cosigned, encoding="utf-8")
+        strict = _verify(str(bundle), "--log-key", vkey, *keys, "--quorum", "2")
+        assert strict.returncode == 1 and "cosignature.quorum" in strict.stderr, strict.stderr
+        lenient = _verify(str(bundle), "--log-key", vkey, *keys, "--quorum", "1")
+        assert lenient.returncode == 0, lenient.stdout + lenient.stderr
 
 
 def _monitor(
