@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import multiprocessing
 import os
 import random
@@ -43,12 +42,13 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import primitives as P
+from hostile_report import Phase, print_phase_resources, report
+from hostile_server import Gauge, disk_mb, server_rss_mb, split_cores
 
 from ledger.demo.cast import DEMO_ORIGIN
 from ledger.signing.statements import sign_statement
@@ -60,72 +60,6 @@ NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 
 
 # --------------------------------------------------------------------------- the server
-
-
-def worker_pids(pid: int) -> list[int]:
-    """The uvicorn supervisor ``pid`` and its children (the workers)."""
-    out = [pid]
-    try:
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            out += [int(c) for c in (task / "children").read_text().split()]
-    except OSError:
-        pass
-    return out
-
-
-def descendants(pid: int) -> list[int]:
-    """``pid`` and every process below it (workers, their signature pools)."""
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        with contextlib.suppress(OSError):
-            for task in Path(f"/proc/{p}/task").iterdir():
-                todo += [int(c) for c in (task / "children").read_text().split()]
-    return out
-
-
-def split_cores(server_pid: int) -> str:
-    """Pin the server's processes to CPU 0 and this process (the honest clients, and the
-    attackers and primitives it spawns later) to CPU 1, so that the clients' own Python work
-    — 200 attacking HTTP clients — does not take the server's CPU, as remote clients would
-    not. Both phases run so; returns a line saying what was done."""
-    cpus = sorted(os.sched_getaffinity(0))
-    if len(cpus) < 2:
-        return "cores not split (one CPU)"
-    pids = descendants(server_pid)
-    for p in pids:
-        with contextlib.suppress(OSError):
-            os.sched_setaffinity(p, {cpus[0]})
-    os.sched_setaffinity(0, set(cpus[1:]))
-    return f"server ({len(pids)} processes) on CPU {cpus[0]}; clients on CPU {cpus[1:]}"
-
-
-def server_rss_mb(pid: int) -> float:
-    return sum(P.proc_status_mb("VmRSS", p) or 0.0 for p in worker_pids(pid))
-
-
-def disk_mb(directory: Path) -> float:
-    total = 0
-    for root, _dirs, files in os.walk(directory):
-        for name in files:
-            with contextlib.suppress(OSError):
-                total += os.stat(os.path.join(root, name)).st_blocks * 512
-    return total / 2**20
-
-
-@dataclass
-class Gauge:
-    """Peak RSS and temp disk, sampled while a phase runs."""
-
-    pid: int
-    tmp: Path
-    rss_peak: float = 0.0
-    disk_peak: float = 0.0
-
-    def sample(self) -> None:
-        self.rss_peak = max(self.rss_peak, server_rss_mb(self.pid))
-        self.disk_peak = max(self.disk_peak, disk_mb(self.tmp))
 
 
 # --------------------------------------------------------------------------- bodies
@@ -176,18 +110,6 @@ def wrong_code(real: str) -> str:
 
 
 # --------------------------------------------------------------------------- clients
-
-
-@dataclass
-class Phase:
-    write_lat: list[float] = field(default_factory=list)
-    write_status: Counter[int] = field(default_factory=Counter)
-    health_lat: list[float] = field(default_factory=list)
-    health_status: Counter[int] = field(default_factory=Counter)
-    resident_lat: list[float] = field(default_factory=list)
-    resident_status: Counter[int] = field(default_factory=Counter)
-    attacks: dict[str, Counter[str]] = field(default_factory=dict)
-    wall: float = 0.0
 
 
 def client(url: str, local: str | None = None, timeout: float = 120) -> httpx.AsyncClient:
@@ -401,16 +323,6 @@ def attack_process(
 # --------------------------------------------------------------------------- report
 
 
-def ms(values: list[float], q: float) -> str:
-    return f"{P.pct(values, q) * 1000:.0f}" if values else "-"
-
-
-def ok_rate(status: Counter[int]) -> str:
-    total = sum(status.values())
-    good = sum(n for s, n in status.items() if 200 <= s < 300)
-    return f"{100 * good / total:.1f} % of {total}" if total else "-"
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--entries", type=int, default=20_000, help="demo log size served")
@@ -486,53 +398,6 @@ def main() -> None:
             report(results)
         finally:
             srv_cm.__exit__(None, None, None)
-
-
-def print_phase_resources(name: str, rss0: float, g: Gauge, rss1: float, disk1: float) -> None:
-    print(
-        f"    server RSS (all processes) {rss0:.0f} → peak {g.rss_peak:.0f} → after "
-        f"{rss1:.0f} MiB; temp disk peak {g.disk_peak:.1f} MiB, after {disk1:.1f} MiB"
-    )
-
-
-def report(results: dict[str, tuple[Phase, float, float, float, float, float]]) -> None:
-    u, a = results["unattacked"][0], results["attacked"][0]
-    rows = [
-        ("honest writes acknowledged", ok_rate(u.write_status), ok_rate(a.write_status)),
-        ("honest write p50 ms", ms(u.write_lat, 0.5), ms(a.write_lat, 0.5)),
-        ("honest write p99 ms", ms(u.write_lat, 0.99), ms(a.write_lat, 0.99)),
-        ("honest writes/s", f"{len(u.write_lat) / u.wall:.0f}", f"{len(a.write_lat) / a.wall:.0f}"),
-        ("/healthz p99 ms", ms(u.health_lat, 0.99), ms(a.health_lat, 0.99)),
-        ("resident (fresh addr) p99 ms", ms(u.resident_lat, 0.99), ms(a.resident_lat, 0.99)),
-        ("resident statuses", dict(u.resident_status), dict(a.resident_status)),
-        ("honest 5xx or dropped", _5xx(u), _5xx(a)),
-        (
-            "raw Ed25519 verify/s (2 cores)",
-            f"{results['unattacked'][1]:,.0f}",
-            f"{results['attacked'][1]:,.0f}",
-        ),
-    ]
-    P.table(rows, ("", "unattacked", "attacked"))
-    p99u, p99a = P.pct(u.write_lat, 0.99), P.pct(a.write_lat, 0.99)
-    print(f"  honest write p99 attacked / unattacked: {p99a / p99u:.2f}× (target ≤ 2×)")
-    print("  what the attackers got back:")
-    five = cap = 0
-    for name, counts in a.attacks.items():
-        print(f"    {name:<22} {dict(counts.most_common())}")
-        for k, n in counts.items():
-            if name == "export storm" and k.startswith("503"):
-                cap += n  # the export cap's answer (with Retry-After), as issue 13 asks
-            elif k[:1] == "5":
-                five += n
-    print(f"  attackers' 5xx other than the export cap: {five}; export-cap 503s: {cap}")
-
-
-def _5xx(ph: Phase) -> int:
-    return sum(
-        n
-        for s, n in (ph.write_status + ph.health_status + ph.resident_status).items()
-        if s >= 500 or s == 0
-    )
 
 
 if __name__ == "__main__":
