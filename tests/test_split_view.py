@@ -18,11 +18,8 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,10 +38,11 @@ from tests.api_server import (
     free_port,
     live_server,
 )
+from tests.witness_procs import init_witness, running
 from verifier.core.checkpoint import open_checkpoint
 from verifier.core.errors import VerificationError
 from verifier.core.keys import VerifierKey, parse_verifier_key
-from verifier.witness.cosignature import WitnessKey, parse_witness_key
+from verifier.witness.cosignature import WitnessKey
 from verifier.witness.policy import WitnessPolicy, check_cosigned
 
 VERIFY = str(Path(sys.executable).with_name("gongxin-verify"))
@@ -114,41 +112,9 @@ def _gongxin(*args: str) -> subprocess.CompletedProcess[str]:
 @contextmanager
 def witness(workdir: Path, name: str, log_vkey: str) -> Iterator[tuple[str, WitnessKey]]:
     """A real ``gongxin witness serve`` for the demo log on a free loopback port."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    key, state = str(workdir / "witness.key"), str(workdir / "witness.db")
-    init = _gongxin("witness", "init", name, "--key", key)
-    assert init.returncode == 0, init.stderr
-    wkey = parse_witness_key(init.stdout.strip().split()[-1])
-    added = _gongxin("witness", "add-log", DEMO_ORIGIN, "--log-key", log_vkey, "--state", state)
-    assert added.returncode == 0, added.stderr
-    port = free_port()
-    serve = ["witness", "serve", "--key", key, "--state", state, "--host", "127.0.0.1"]
-    proc = subprocess.Popen(
-        [GONGXIN, *serve, "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(url + "/", timeout=1)
-                break
-            except httpx.TransportError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    err = proc.stderr.read().decode() if proc.stderr else ""
-                    raise RuntimeError(f"witness did not start: {err}") from None
-                time.sleep(0.1)
-        yield url, wkey
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    w = init_witness(workdir, name, DEMO_ORIGIN, log_vkey)
+    with running(w):
+        yield w.url, w.key
 
 
 def add_checkpoint(url: str, old: int, proof: list[str], note: str) -> httpx.Response:

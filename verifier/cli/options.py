@@ -191,6 +191,13 @@ def inclusion_parser() -> Parser:
     p.add_argument(
         "checkpoint", metavar="CHECKPOINT", help="已签名检查点文件 the signed checkpoint file"
     )
+    add_light_options(p)
+    return p
+
+
+def add_light_options(p: argparse.ArgumentParser) -> None:
+    """The options every light check shares (``inclusion``, ``proof``): the log key, the
+    witness options, ``--json`` and ``--quiet``."""
     p.add_argument(
         "--log-key",
         required=True,
@@ -202,4 +209,3 @@ def inclusion_parser() -> Parser:
         "--json", metavar="REPORT", help="写出 JSON 报告 write a JSON report ('-' for stdout)"
     )
     p.add_argument("-q", "--quiet", action="store_true", help="成功时不输出 no output on success")
-    return p

@@ -24,8 +24,8 @@ from typing import Any
 from verifier.audit.verdict import InclusionReport
 from verifier.cli.files import load_verifier_key, read_limited
 from verifier.cli.inclusion import check_entry_inclusion
-from verifier.cli.options import Parser
-from verifier.cli.witnesses import Witnessed, add_witness_options, check_witnesses, witness_policy
+from verifier.cli.options import Parser, add_light_options
+from verifier.cli.witnesses import Witnessed, check_witnesses, witness_policy
 from verifier.core.checkpoint import Checkpoint, open_checkpoint_as
 from verifier.core.errors import InputError
 from verifier.core.keys import VerifierKey
@@ -52,17 +52,7 @@ def proof_parser() -> Parser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("file", metavar="FILE", help="证明文件 a .tlog-proof file")
-    p.add_argument(
-        "--log-key",
-        required=True,
-        metavar="VKEY_OR_FILE",
-        help="日志公钥（字符串或文件）the log's verifier key, as a string or a file holding it",
-    )
-    add_witness_options(p)
-    p.add_argument(
-        "--json", metavar="REPORT", help="写出 JSON 报告 write a JSON report ('-' for stdout)"
-    )
-    p.add_argument("-q", "--quiet", action="store_true", help="成功时不输出 no output on success")
+    add_light_options(p)
     return p
 
 
