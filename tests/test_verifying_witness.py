@@ -28,7 +28,7 @@ from verifier.tiles.codec import encode_bundle
 from verifier.tiles.paths import TILE_WIDTH, changed_tiles
 from verifier.witness.cosignature import open_cosigned_checkpoint, parse_witness_key
 from witness.store import LogConfig, WitnessStore
-from witness.verifying import RuleChecker
+from witness.verifying import MAX_EVIDENCE_PER_LOG, RuleChecker, _evidence_dir
 
 
 def publish(site: Path, lines: list[bytes], note: str) -> None:
@@ -127,6 +127,11 @@ def test_refuses_an_overspending_checkpoint(log: lf.BuiltLog, tmp_path: Path) ->
             error = json.loads((evidence / "error.json").read_text())
             assert (error["rule"], error["index"]) == ("fund.insufficient", log.size + 1)
             assert evidence.is_relative_to(tmp_path / "witness.db.evidence")
+            # Sent again (the log's collector retries), the same note is refused the same
+            # way and its evidence is not written twice.
+            again = post(log.size, forged, forged_note)
+            assert again.status_code == 422 and again.text == r.text
+            assert [p for p in evidence.parent.iterdir()] == [evidence]
 
             # The honest extension, built the same way, is cosigned.
             honest = forged[:-1]
@@ -136,6 +141,21 @@ def test_refuses_an_overspending_checkpoint(log: lf.BuiltLog, tmp_path: Path) ->
             assert r.status_code == 200, r.text
             opened = open_cosigned_checkpoint(honest_note + r.text, vkey, [w])
             assert opened.count() == 1 and opened.checkpoint.size == log.size + 1
+
+
+def test_evidence_is_bounded_per_log(tmp_path: Path) -> None:
+    """A log that keeps submitting different refused checkpoints cannot fill the witness's
+    disk: the first MAX_EVIDENCE_PER_LOG keep evidence, the rest none; a note refused again
+    reuses its directory."""
+    folder = tmp_path / "origin"
+    for n in range(MAX_EVIDENCE_PER_LOG):
+        where, fresh = _evidence_dir(folder, n, b"note %d" % n)
+        assert fresh and where is not None
+        where.mkdir(parents=True)
+        (where / "error.json").write_text("{}")
+    again, fresh = _evidence_dir(folder, 7, b"note 7")
+    assert not fresh and again is not None and (again / "error.json").exists()
+    assert _evidence_dir(folder, 10**6, b"another note") == (None, False)
 
 
 def test_store_upgrade_keeps_old_witness_files(tmp_path: Path) -> None:

@@ -3,8 +3,14 @@ with ``--verify-rules``, the witness fetches the new entries through the log's t
 replays the whole rulebook on them (:class:`verifier.follow.mirror.Mirror`, one per origin,
 kept in ``<state>.mirrors/``). A checkpoint whose entries break a rule is refused — though
 every entry may be well signed: the operator holds all the keys — and what it was about is
-kept in ``<state>.evidence/<origin>/<time>-<size>-<id>/`` (the refused note, the fetched
+kept in ``<state>.evidence/<origin>/<size>-<digest>/`` (the refused note, the fetched
 entries, the error; :func:`verifier.follow.mirror.keep_evidence`).
+
+Evidence is bounded, since the one who submits checkpoints is the party the witness checks:
+the same refused note sent again (the log's collector retries) reuses its directory, named
+by the note's SHA-256, instead of writing another copy; and at most
+:data:`MAX_EVIDENCE_PER_LOG` directories are kept per origin — the first ones, which show
+when the log first went wrong. Beyond that a refusal says that no evidence was kept.
 
 Replies (FORMAT.md §14): 422 with the rule, the entry index and the evidence directory when
 the entries break a rule, the tiles do not match the note, or the log's tiles show another
@@ -17,9 +23,8 @@ bundles and O(log m) tiles, replaying the entries, reading past the old ones onc
 
 from __future__ import annotations
 
+import hashlib
 import threading
-import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -33,7 +38,11 @@ from verifier.tiles.prove import root_at
 from verifier.tiles.reader import TileReader
 from witness.store import LogConfig
 
-__all__ = ["Refusal", "RuleChecker"]
+__all__ = ["MAX_EVIDENCE_PER_LOG", "Refusal", "RuleChecker"]
+
+#: Evidence directories kept per origin (each holds at most the entries of one refused
+#: checkpoint); refusals beyond this keep none.
+MAX_EVIDENCE_PER_LOG = 100
 
 
 @dataclass(frozen=True)
@@ -77,11 +86,17 @@ class RuleChecker:
             fetch = HttpFetcher(config.tiles_url, self.timeout)
             if cp.size < mirror.size:
                 return _behind(mirror, cp, fetch)
-            where = self.evidence / quote(cp.origin, safe="") / _stamp(cp.size)
+            where, fresh = _evidence_dir(self.evidence / quote(cp.origin, safe=""), cp.size, note)
             try:
-                mirror.update(note, fetch, evidence=where)
+                mirror.update(note, fetch, evidence=where if fresh else None)
             except VerificationError as exc:
-                return Refusal(422, f"{exc.one_line()}\nevidence 证据: {where}")
+                if where is None:
+                    kept = (
+                        f"no evidence kept (limit of {MAX_EVIDENCE_PER_LOG} reached); 证据已达上限"
+                    )
+                else:
+                    kept = f"evidence 证据: {where}"
+                return Refusal(422, f"{exc.one_line()}\n{kept}")
         except VerificationError as exc:  # a mirror ahead of this checkpoint, forked
             return Refusal(422, exc.one_line())
         except InputError as exc:
@@ -101,8 +116,21 @@ class RuleChecker:
         return mirror
 
 
-def _stamp(size: int) -> str:
-    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + f"-{size}-{uuid.uuid4().hex[:8]}"
+def _evidence_dir(folder: Path, size: int, note: bytes) -> tuple[Path | None, bool]:
+    """(where the evidence of refusing ``note`` goes, whether to write it): the directory
+    named by ``size`` and the note's SHA-256 under ``folder`` — already written (``False``)
+    when the same note was refused before — or ``None`` when ``folder`` already holds
+    :data:`MAX_EVIDENCE_PER_LOG` directories. Cost: one directory listing."""
+    where = folder / f"{size}-{hashlib.sha256(note).hexdigest()[:32]}"
+    if (where / "error.json").exists():
+        return where, False
+    try:
+        held = sum(1 for p in folder.iterdir() if p.is_dir())
+    except FileNotFoundError:
+        held = 0
+    if held >= MAX_EVIDENCE_PER_LOG:
+        return None, False
+    return where, True
 
 
 def _behind(mirror: Mirror, cp: Checkpoint, fetch: HttpFetcher) -> Refusal | None:
