@@ -25,11 +25,12 @@ from ledger.cli.backup import backup, restore
 from ledger.cli.db import db_app
 from ledger.cli.demo import demo_command
 from ledger.cli.import_sheets import import_command
-from ledger.cli.officer import activity_app, contract_app, credit_app, fund_app, payment_app
+from ledger.cli.officer import contract_app, fund_app, payment_app
 from ledger.cli.options import DEFAULT_DB, DEFAULT_LOG_KEY, DbOption, LogKeyOption
 from ledger.cli.options import fail as _fail
 from ledger.cli.options import print_json as _print_json
 from ledger.cli.options import reading as _reading
+from ledger.cli.organiser import activity_app, credit_app
 from ledger.cli.prove import proof_json as _proof_json
 from ledger.cli.prove import prove_app
 from ledger.cli.report import report_command
@@ -305,7 +306,8 @@ def trace(
     log time, signer, leaf hash, amounts. Indexed look-ups in the postings table (milliseconds;
     the first trace after `gongxin db upgrade` fills the table once, O(n)); an unknown ID
     exits 2."""
-    from ledger.trace import render_text, trace_ledger
+    from ledger.trace import trace_ledger
+    from ledger.trace_text import render_text
 
     with _reading(db) as ledger:
         result = trace_ledger(ledger, target.value, ident)

@@ -1,7 +1,8 @@
 """Officers' commands: sign one statement locally and submit it to the API (docs/OFFICERS.md).
 
 ``gongxin fund appropriate|donate``, ``gongxin contract award``, ``gongxin payment
-propose|approve|reject``, ``gongxin activity register``, ``gongxin credit award|redeem``.
+propose|approve|reject`` (``gongxin activity register`` and ``gongxin credit award|redeem``:
+:mod:`ledger.cli.organiser`).
 Each option fills one body member (FORMAT.md §10); money is typed in yuan
 (``--amount-yuan 12,345.67``, converted exactly to fen) or in fen (``--amount-fen``). The
 body is checked locally with the verifier's own body checks, signed with ``--key`` (the
@@ -39,8 +40,6 @@ contract_app = typer.Typer(
     help="合同 — award a purchase-of-service contract.", no_args_is_help=True
 )
 payment_app = typer.Typer(help="付款 — propose, approve or reject a payment.", no_args_is_help=True)
-activity_app = typer.Typer(help="志愿活动 — register a volunteer activity.", no_args_is_help=True)
-credit_app = typer.Typer(help="志愿积分 — award or redeem volunteer credits.", no_args_is_help=True)
 
 IdOption = Annotated[
     str | None,
@@ -88,7 +87,7 @@ def _file_sha256(file: Path) -> str:
         raise InputError(f"cannot read: {exc.strerror}", field=str(file)) from None
 
 
-def _submit(
+def submit_body(
     kind: str,
     body: dict[str, Any],
     key: Path,
@@ -148,7 +147,7 @@ def fund_appropriate(
         "source": source,
         "amount_fen": amount,
     }
-    _submit("fund.appropriate", body, key, server, log_key, as_json, statement_id)
+    submit_body("fund.appropriate", body, key, server, log_key, as_json, statement_id)
 
 
 @fund_app.command("donate")
@@ -183,7 +182,7 @@ def fund_donate(
             "amount_fen": _money(amount_yuan, amount_fen),
             "receipt_sha256": _digest(receipt_sha256, receipt_file, "receipt"),
         }
-    _submit("fund.donate", body, key, server, log_key, as_json, statement_id)
+    submit_body("fund.donate", body, key, server, log_key, as_json, statement_id)
 
 
 # -- contracts -------------------------------------------------------------------------------
@@ -271,7 +270,7 @@ def contract_award(
             "milestones": milestones,
             "evidence": digests,
         }
-    _submit("contract.award", body, key, server, log_key, as_json, statement_id)
+    submit_body("contract.award", body, key, server, log_key, as_json, statement_id)
 
 
 # -- payments --------------------------------------------------------------------------------
@@ -310,7 +309,7 @@ def payment_propose(
             "invoice_no": invoice_no,
             "invoice_sha256": _digest(invoice_sha256, invoice_file, "invoice"),
         }
-    _submit("payment.propose", body, key, server, log_key, as_json, statement_id)
+    submit_body("payment.propose", body, key, server, log_key, as_json, statement_id)
 
 
 @payment_app.command("approve")
@@ -324,7 +323,7 @@ def payment_approve(
 ) -> None:
     """审批通过 — approve a pending payment (payment.approve, approver; not its proposer)."""
     body = {"payment_id": payment_id}
-    _submit("payment.approve", body, key, server, log_key, as_json, statement_id)
+    submit_body("payment.approve", body, key, server, log_key, as_json, statement_id)
 
 
 @payment_app.command("reject")
@@ -339,71 +338,4 @@ def payment_reject(
 ) -> None:
     """驳回 — reject a pending payment (payment.reject, approver)."""
     body = {"payment_id": payment_id, "reason": reason}
-    _submit("payment.reject", body, key, server, log_key, as_json, statement_id)
-
-
-# -- volunteer service -----------------------------------------------------------------------
-
-ResidentOption = Annotated[
-    str,
-    typer.Option(
-        "--resident-ref",
-        help="居民化名（32 位十六进制，见 gongxin residents ref）resident_ref pseudonym",
-    ),
-]
-
-
-@activity_app.command("register")
-def activity_register(
-    activity_id: Annotated[str, typer.Option("--activity-id", help="活动编号 activity id")],
-    community: Annotated[str, typer.Option("--community", help="社区主体编号 community party id")],
-    category: Annotated[str, typer.Option("--category", help="服务类别 category, e.g. 助老服务")],
-    date: Annotated[str, typer.Option("--date", help="服务日期 date of the service, YYYY-MM-DD")],
-    title: Annotated[str, typer.Option("--title", help="活动名称 title")],
-    key: KeyFileOption,
-    server: ServerOption = DEFAULT_SERVER,
-    log_key: PinnedLogKeyOption = None,
-    as_json: JsonOption = False,
-    statement_id: IdOption = None,
-) -> None:
-    """登记志愿活动 — register a volunteer activity (activity.register, organiser)."""
-    body = {
-        "activity_id": activity_id,
-        "community": community,
-        "category": category,
-        "date": date,
-        "title": title,
-    }
-    _submit("activity.register", body, key, server, log_key, as_json, statement_id)
-
-
-@credit_app.command("award")
-def credit_award(
-    resident_ref: ResidentOption,
-    activity_id: Annotated[str, typer.Option("--activity-id", help="活动编号 activity id")],
-    minutes: Annotated[int, typer.Option("--minutes", help="服务时长（分钟）service minutes")],
-    key: KeyFileOption,
-    server: ServerOption = DEFAULT_SERVER,
-    log_key: PinnedLogKeyOption = None,
-    as_json: JsonOption = False,
-    statement_id: IdOption = None,
-) -> None:
-    """记录志愿积分 — record a resident's service (credit.award, the activity's organiser)."""
-    body = {"resident_ref": resident_ref, "activity_id": activity_id, "minutes": minutes}
-    _submit("credit.award", body, key, server, log_key, as_json, statement_id)
-
-
-@credit_app.command("redeem")
-def credit_redeem(
-    resident_ref: ResidentOption,
-    item: Annotated[str, typer.Option("--item", help="兑换项目（目录中的名称）catalogue item")],
-    points: Annotated[int, typer.Option("--points", help="积分（等于目录价格）points, its price")],
-    key: KeyFileOption,
-    server: ServerOption = DEFAULT_SERVER,
-    log_key: PinnedLogKeyOption = None,
-    as_json: JsonOption = False,
-    statement_id: IdOption = None,
-) -> None:
-    """积分兑换 — redeem credits for a catalogue item (credit.redeem, service desk)."""
-    body = {"resident_ref": resident_ref, "item": item, "points": points}
-    _submit("credit.redeem", body, key, server, log_key, as_json, statement_id)
+    submit_body("payment.reject", body, key, server, log_key, as_json, statement_id)
