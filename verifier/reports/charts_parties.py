@@ -107,6 +107,7 @@ def concentration_chart(report: dict[str, Any]) -> Chart:
         "moderately, above 2,500 highly concentrated).",
         svgs,
         table,
+        wide=True,  # the top-5 column needs the width
     )
 
 

@@ -198,7 +198,8 @@ def bar_chart(
             f'<line x1="{left}" x2="{width - right}" y1="{_n(y(r.value))}" '
             f'y2="{_n(y(r.value))}" stroke="{r.colour}" stroke-dasharray="6 3"/>'
             f'<text x="{width - right - 2}" y="{_n(y(r.value) - 3)}" text-anchor="end" '
-            f'fill="{r.colour}">{esc(short(r.label, 40))}</text>'
+            f'fill="{r.colour}" stroke="#fff" stroke-width="3" paint-order="stroke">'
+            f"{esc(short(r.label, 40))}</text>"
         )
     if line is not None:
         out += _polyline(
