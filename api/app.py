@@ -32,6 +32,7 @@ from api import (
     routes_tiles,
     routes_write,
 )
+from api.brake import RefusalBrake
 from api.headers import NoSniff
 from api.memory import pin_mmap_threshold
 from api.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -87,6 +88,7 @@ def create_app(settings: Settings, *, state: ServerState | None = None) -> FastA
         lifespan=lifespan,
     )
     app.add_middleware(NoSniff)
+    app.add_middleware(RefusalBrake, delay=settings.refusal_delay)
     problems.install(app)
     openapi.install(app)
     for module in (

@@ -62,6 +62,16 @@ def serve(
             "(0: build one per download)",
         ),
     ] = 60.0,
+    refusal_delay: Annotated[
+        float,
+        typer.Option(
+            "--refusal-delay",
+            min=0,
+            max=10,
+            help="拒绝应答延迟秒数 while busy, hold refusals (4xx, 503) back this long, so a "
+            "client resending at once cannot take the CPU (0: never; api/brake.py)",
+        ),
+    ] = 0.25,
     workers: Annotated[
         int,
         typer.Option(
@@ -176,6 +186,7 @@ def serve(
         trusted_proxies=tuple(trusted_proxy or ()),
         export_streams=export_streams,
         export_cache_seconds=export_cache_seconds,
+        refusal_delay=refusal_delay,
         metrics=metrics,
         snapshot_every=snapshot_every,
         witness_policy=None if witness_policy is None else str(witness_policy.resolve()),

@@ -31,7 +31,9 @@ class Settings:
     ``witness_policy``: the witness policy file (``--witness-policy``; docs/API.md
     "Witnessing"), or ``None``: no cosignatures are collected or served.
     ``export_cache_seconds``: how long one built export zip is served to every download
-    (``--export-cache-seconds``; 0: build one per download; :mod:`api.export_cache`)."""
+    (``--export-cache-seconds``; 0: build one per download; :mod:`api.export_cache`).
+    ``refusal_delay``: seconds a refusal waits while the process is busy
+    (``--refusal-delay``; 0: never; :mod:`api.brake`)."""
 
     database_url: str
     log_key_file: Path | None
@@ -44,6 +46,7 @@ class Settings:
     snapshot_every: int = 100_000  # = ledger.snapshots.DEFAULT_EVERY
     witness_policy: str | None = None
     export_cache_seconds: float = 60.0
+    refusal_delay: float = 0.25  # = api.brake.DEFAULT_DELAY
 
     @property
     def trusted_networks(self) -> tuple[Network, ...]:

@@ -20,6 +20,18 @@ class Phase:
     attacks: dict[str, Counter[str]] = field(default_factory=dict)
     wall: float = 0.0
 
+    def merge(self, other: Phase) -> None:
+        """Pool ``other`` (a later round of the same condition) into this phase."""
+        self.write_lat += other.write_lat
+        self.write_status += other.write_status
+        self.health_lat += other.health_lat
+        self.health_status += other.health_status
+        self.resident_lat += other.resident_lat
+        self.resident_status += other.resident_status
+        for name, counts in other.attacks.items():
+            self.attacks.setdefault(name, Counter()).update(counts)
+        self.wall += other.wall
+
 
 def ms(values: list[float], q: float) -> str:
     return f"{P.pct(values, q) * 1000:.0f}" if values else "-"

@@ -84,11 +84,15 @@ def test_gate_caps_concurrency_and_prefers_fresh_clients() -> None:
         running = peak = busy = 0
         order: list[str] = []
 
+        queued = asyncio.Event()  # the holders keep their slots until "fresh" is queued
+
         async def work(name: str, seconds: float) -> None:
             nonlocal running, peak
             running += 1
             peak = max(peak, running)
             order.append(name)
+            if name.startswith("hold"):
+                await queued.wait()  # however slow the machine, "fresh" waits behind them
             await asyncio.sleep(seconds)
             running -= 1
 
@@ -104,6 +108,8 @@ def test_gate_caps_concurrency_and_prefers_fresh_clients() -> None:
         guessers = [asyncio.create_task(call(f"guess{k}", 0.1, 10)) for k in range(20)]
         await asyncio.sleep(0.01)
         fresh = asyncio.create_task(call("fresh", 0.01, 0))
+        await asyncio.sleep(0.01)
+        queued.set()
         await asyncio.gather(*holders, *guessers, fresh)
         return peak, busy, order
 
