@@ -27,10 +27,17 @@ from .pg_server import PgServer
 VERIFY = str(Path(sys.executable).with_name("gongxin-verify"))
 
 
-def rows(url: str) -> dict[str, list[tuple[object, ...]]]:
-    """Every row of every ledger table, in key order."""
+LEDGER_TABLES = {
+    "meta": "name",
+    "entries": "idx",
+    "merkle_nodes": "level, idx",
+    "checkpoints": "size",
+}
+
+
+def rows(url: str, keys: dict[str, str] = LEDGER_TABLES) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of each table in ``keys`` (table → ORDER BY columns), in key order."""
     engine = create_engine(url)
-    keys = {"meta": "name", "entries": "idx", "merkle_nodes": "level, idx", "checkpoints": "size"}
     try:
         with engine.connect() as conn:
             return {

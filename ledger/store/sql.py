@@ -38,6 +38,9 @@ _IDS_PER_READ = 500
 #: Rows per multi-row INSERT of postings (11 parameters each: well under SQLite's 32,766
 #: and PostgreSQL's 65,535 bound parameters).
 _POSTINGS_PER_INSERT = 500
+#: PostgreSQL: this many rows or more are sent with ``COPY … FROM STDIN`` (psycopg 3), fewer
+#: with INSERT. COPY costs ~5× less per row than a multi-row INSERT or ``executemany``.
+_COPY_MIN_ROWS = 16
 
 
 class SqlReader:
@@ -172,7 +175,10 @@ class SqlWrite(SqlReader):
         self._insert(storage.checkpoints, [(size, note)])
 
     def insert_postings(self, rows: Sequence[PostingRow], *, skip_stored: bool = False) -> None:
-        """Multi-row INSERTs of up to 500 rows, straight to the driver."""
+        """Multi-row INSERTs of up to 500 rows, straight to the driver (PostgreSQL: COPY,
+        unless ``skip_stored``, which COPY cannot do)."""
+        if not skip_stored and self._copy(schema.postings, rows):
+            return
         one = "(" + ", ".join([self._mark()] * len(schema.postings.c)) + ")"
         tail = " ON CONFLICT DO NOTHING" if skip_stored else ""
         for k in range(0, len(rows), _POSTINGS_PER_INSERT):
@@ -215,10 +221,32 @@ class SqlWrite(SqlReader):
         self.conn.execute(delete(table).where(table.c.size.not_in(sizes)))
 
     def _insert(self, table: Table, rows: Sequence[tuple[Any, ...]]) -> None:
+        if self._copy(table, rows):
+            return
         try:
             storage.insert_rows(self.conn, table, rows)
         except IntegrityError as exc:
             raise KeyConflict(f"{table.name}: {exc.orig}") from exc
+
+    def _copy(self, table: Table, rows: Sequence[tuple[Any, ...]]) -> bool:
+        """On PostgreSQL, with :data:`_COPY_MIN_ROWS` rows or more: write ``rows`` (columns in
+        table order) with ``COPY … FROM STDIN`` in this transaction and return True; else do
+        nothing and return False. A duplicate key is :class:`KeyConflict`, as for INSERT
+        (triggers and constraints apply to COPY alike). O(rows), one round trip."""
+        if self.conn.dialect.name != "postgresql" or len(rows) < _COPY_MIN_ROWS:
+            return False
+        prep = self.conn.dialect.identifier_preparer
+        columns = ", ".join(prep.format_column(c) for c in table.c)
+        sql = f"COPY {prep.format_table(table)} ({columns}) FROM STDIN"
+        raw = self.conn.connection.driver_connection
+        assert raw is not None
+        try:
+            with raw.cursor() as cur, cur.copy(sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except self.conn.dialect.dbapi.IntegrityError as exc:  # type: ignore[union-attr]
+            raise KeyConflict(f"{table.name}: {exc}") from exc
+        return True
 
     def commit(self) -> None:
         try:
