@@ -7,9 +7,10 @@ process so that its peak RSS is its own:
 
 - entries/s and signatures/s (wall time of ``verify_bundle`` inside the child);
 - ratio to the raw pynacl Ed25519 rate measured in this same run (all cores for W >= 2,
-  one core for W = 1). Target (W = 2): >= 70 % of the raw 2-core rate;
-- peak RSS: the verifier process (``ru_maxrss`` of the child), its largest worker
-  (``RUSAGE_CHILDREN`` in the child after the pool is shut down), and the whole process tree
+  one core for W = 1). Target (W = 2): >= 75 % of the raw 2-core rate;
+- peak RSS: the verifier process (``VmHWM`` of the child: its own peak, which ``ru_maxrss``
+  is not after a fork), its largest worker (``RUSAGE_CHILDREN`` in the child after the pool
+  is shut down), and the whole process tree
   (sum of VmRSS of the child and its workers, sampled every 50 ms). Target: <= 200 MB;
 - the command line ``gongxin-verify DIR --log-key FILE`` once (if installed), with its wall
   time and peak RSS (``wait4``).
@@ -48,13 +49,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import fixtures
-import incremental
 import primitives as P
 
 from verifier.core.bundle import ENTRIES_FILE
 
-TARGET_FRACTION = 0.70
+TARGET_FRACTION = 0.75  # issue 14: full verification ≥ 75 % of raw
 TARGET_RSS_MB = 200.0
 
 
@@ -70,6 +69,8 @@ def latest_checkpoint(db: Path) -> str:
 def ensure_bundle(db: Path, bundle: Path, seed: int) -> tuple[int, int]:
     """Export ``db`` into ``bundle`` unless it already holds that export; returns (entries,
     signatures)."""
+    import fixtures
+
     from ledger.export import export_bundle
 
     cp = bundle / "checkpoint"
@@ -105,7 +106,7 @@ def child(bundle: Path, vkey_file: Path, workers: int) -> None:
     from verifier.core.keys import parse_verifier_key
 
     log_key = parse_verifier_key(vkey_file.read_text().strip())
-    rss0 = P.peak_rss_mb()
+    rss0 = P.proc_status_mb("VmHWM") or P.peak_rss_mb()
     t0 = time.perf_counter()
     report = verify_bundle(bundle, log_key, workers=workers)
     dt = time.perf_counter() - t0
@@ -113,7 +114,9 @@ def child(bundle: Path, vkey_file: Path, workers: int) -> None:
         "seconds": dt,
         "tree_size": report.tree_size,
         "workers": report.workers,
-        "rss_self_mb": P.peak_rss_mb(),
+        # VmHWM, not ru_maxrss: Linux carries ru_maxrss across fork and exec, so a child of
+        # this (larger) harness would report the harness's RSS at fork as its own peak.
+        "rss_self_mb": P.proc_status_mb("VmHWM") or P.peak_rss_mb(),
         "rss_before_mb": rss0,
         "rss_workers_mb": P.peak_rss_mb(resource.RUSAGE_CHILDREN),
     }
@@ -185,7 +188,7 @@ def main() -> None:
     ap.add_argument("--workers", default="2,1", help="worker counts to measure")
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--raw-repeats", type=int, default=3)
-    ap.add_argument("--seed", type=int, default=fixtures.DEFAULT_SEED)
+    ap.add_argument("--seed", type=int, default=None, help="demo seed (fixtures.DEFAULT_SEED)")
     ap.add_argument("--no-cli", action="store_true", help="skip the gongxin-verify run")
     ap.add_argument(
         "--child", nargs=3, metavar=("BUNDLE", "VKEY", "WORKERS"), help=argparse.SUPPRESS
@@ -195,6 +198,13 @@ def main() -> None:
     if args.child:
         child(Path(args.child[0]), Path(args.child[1]), int(args.child[2]))
         return
+    # Imported only now: the --child process must hold what the verifier holds, not the
+    # ledger and SQLAlchemy these modules import (~22 MiB that its RSS would count).
+    import fixtures
+    import incremental
+
+    if args.seed is None:
+        args.seed = fixtures.DEFAULT_SEED
     if args.incremental_child:
         a = args.incremental_child
         incremental.child(Path(a[0]), Path(a[1]), Path(a[2]), int(a[3]), Path(a[4]))
@@ -345,7 +355,7 @@ def main() -> None:
             "RSS main",
             "worker",
             "tree",
-            "target ≥70 % (2p), ≤200 MB",
+            "target ≥75 % (2p), ≤200 MB",
         ),
     )
     print(
@@ -361,7 +371,7 @@ def main() -> None:
             full_secs = statistics.median(x["seconds"] for x in runs[w])
             incremental.report(res, full_secs, new_sigs, w)
     print(
-        "  RSS in MiB, max over runs: main = verifier process ru_maxrss; worker = largest "
+        "  RSS in MiB, max over runs: main = verifier process VmHWM (its own peak); worker = largest "
         "worker; tree = sampled peak of the summed PSS of the process tree"
         + ("; * = wait4 ru_maxrss (largest process)" if cli else "")
     )

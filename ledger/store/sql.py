@@ -41,6 +41,8 @@ _POSTINGS_PER_INSERT = 500
 #: PostgreSQL: this many rows or more are sent with ``COPY … FROM STDIN`` (psycopg 3), fewer
 #: with INSERT. COPY costs ~5× less per row than a multi-row INSERT or ``executemany``.
 _COPY_MIN_ROWS = 16
+#: Rows fetched at a time by :meth:`SqlReader.entries_since` (a replay's read of the log).
+_ENTRIES_PER_FETCH = 2000
 
 
 class SqlReader:
@@ -63,9 +65,16 @@ class SqlReader:
         return self.conn.execute(select(_c.note).where(_c.size == size)).scalar()
 
     def entries_since(self, start: int) -> Iterator[tuple[int, bytes]]:
-        rows = self.conn.execute(select(_e.idx, _e.line).where(_e.idx >= start).order_by(_e.idx))
-        for idx, line in rows:
-            yield int(idx), bytes(line)
+        """Streamed in batches of :data:`_ENTRIES_PER_FETCH` rows (PostgreSQL: a server-side
+        cursor in this read's transaction; psycopg would otherwise hold every row of a
+        1M-entry replay in memory at once — 2 GB). O(n) rows, O(batch) memory."""
+        query = select(_e.idx, _e.line).where(_e.idx >= start).order_by(_e.idx)
+        rows = self.conn.execute(query.execution_options(yield_per=_ENTRIES_PER_FETCH))
+        try:
+            for idx, line in rows:
+                yield int(idx), bytes(line)
+        finally:
+            rows.close()  # a caller that stops early frees the cursor before its next query
 
     def lines(self, start: int, end: int) -> list[tuple[int, bytes]]:
         rows = self.conn.execute(

@@ -18,9 +18,11 @@ from verifier.core.errors import VerificationError
 
 __all__ = ["CHUNK_BYTES", "CHUNK_LINES", "MAX_LINE_BYTES", "Chunk", "Reader", "skip_lines"]
 
-#: Lines per chunk (a chunk also ends after :data:`CHUNK_BYTES`).
-CHUNK_LINES = 2000
-CHUNK_BYTES = 4 << 20
+#: Lines per chunk (a chunk also ends after :data:`CHUNK_BYTES`). The parallel verifier holds
+#: ``2 × workers`` chunks in flight, parsed: 500 lines keep that window at ~5 MB (2,000 lines
+#: cost ~19 MiB more peak RSS at the same speed; docs/PERFORMANCE.md, issue 14 second pass).
+CHUNK_LINES = 500
+CHUNK_BYTES = 1 << 20
 #: :func:`skip_lines` reads this much at a time.
 SKIP_BLOCK = 1 << 20
 #: FORMAT.md §4, §9: the longest entry line, without its newline (rule ``export.line_too_long``
