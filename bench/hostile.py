@@ -40,6 +40,7 @@ import asyncio
 import multiprocessing
 import os
 import random
+import shlex
 import socket
 import tempfile
 import time
@@ -354,6 +355,11 @@ def main() -> None:
     )
     ap.add_argument("--max-seconds", type=float, default=240, help="bound on each phase")
     ap.add_argument(
+        "--serve-args",
+        default="",
+        help="more gongxin serve options, e.g. '--refusal-delay 0' (before/after comparisons)",
+    )
+    ap.add_argument(
         "--rounds",
         type=int,
         default=2,
@@ -375,7 +381,12 @@ def main() -> None:
         os.environ["TMPDIR"] = str(server_tmp)  # the server inherits it
         try:
             srv_cm = live_server(
-                template, Path(tmp) / "srv", "--workers", str(args.workers), startup_timeout=180
+                template,
+                Path(tmp) / "srv",
+                "--workers",
+                str(args.workers),
+                *shlex.split(args.serve_args),
+                startup_timeout=180,
             )
             srv = srv_cm.__enter__()
         finally:
