@@ -62,6 +62,17 @@ def serve(
             "(0: build one per download)",
         ),
     ] = 60.0,
+    exports_per_minute: Annotated[
+        int,
+        typer.Option(
+            "--exports-per-minute",
+            min=0,
+            max=10_000,
+            help="每个地址每分钟导出下载数上限 full export downloads per client address per "
+            "minute and server process (burst of the same; the excess gets 429 with "
+            "Retry-After; 0: no limit)",
+        ),
+    ] = 6,
     refusal_delay: Annotated[
         float,
         typer.Option(
@@ -186,6 +197,7 @@ def serve(
         trusted_proxies=tuple(trusted_proxy or ()),
         export_streams=export_streams,
         export_cache_seconds=export_cache_seconds,
+        exports_per_minute=exports_per_minute,
         refusal_delay=refusal_delay,
         metrics=metrics,
         snapshot_every=snapshot_every,

@@ -48,6 +48,7 @@ __all__ = [
     "ExportSlots",
     "busy",
     "export_slots",
+    "rate_limited",
     "zip_stream",
 ]
 
@@ -106,6 +107,18 @@ def busy(limit: int) -> Problem:
         f"导出下载已达上限（每进程 {limit} 个），请稍后重试 all {limit} export downloads of "
         f"this server process are in use; retry after {BUSY_RETRY_AFTER} s",
         headers={"Retry-After": str(BUSY_RETRY_AFTER)},
+    )
+
+
+def rate_limited(wait: float, per_minute: int) -> Problem:
+    """The reply to an address over its ``--exports-per-minute``: 429 with ``Retry-After``."""
+    seconds = max(1, int(wait + 0.999))
+    return Problem(
+        429,
+        "export.rate_limited",
+        f"本地址导出下载过于频繁（每分钟 {per_minute} 次），请 {seconds} 秒后再试 this address "
+        f"has had its {per_minute} export downloads a minute; retry in {seconds} s",
+        headers={"Retry-After": str(seconds)},
     )
 
 

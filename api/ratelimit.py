@@ -1,5 +1,5 @@
-"""Admission control for residents' look-ups (docs/API.md §5): who is asking, how often, and
-how many key derivations run at once.
+"""Admission control for residents' look-ups (docs/API.md §5) and full export downloads: who is
+asking, how often, and how many key derivations run at once.
 
 - :func:`client_address`: the address a request is throttled under. The TCP peer, unless the
   peer is a trusted proxy (``gongxin serve --trusted-proxy CIDR``): then ``X-Forwarded-For``
@@ -7,9 +7,10 @@ how many key derivations run at once.
   client. Whatever a client writes into the header itself lies to the left of what its
   proxy appended, so it is never reached. IPv6 clients are keyed by their /64 (one host
   usually holds a whole /64).
-- :class:`LookupLimiter`: one token bucket per client key (``per_minute`` look-ups, burst of
+- :class:`ClientLimiter`: one token bucket per client key (``per_minute`` requests, burst of
   the same), and nothing global: a global bucket lets anyone with many addresses lock every
-  resident out. Guessing is made hopeless by the codes' 65 bits (``ledger.residents``), not
+  resident out. :class:`LookupLimiter` throttles look-ups; another limits full export
+  downloads per address (``--exports-per-minute``, :mod:`api.routes_log`). Guessing is made hopeless by the codes' 65 bits (``ledger.residents``), not
   by the throttle. The table keeps at most ``max_clients`` keys (least recently seen are
   forgotten first), so its memory is bounded (~300 bytes a key).
 - :class:`DerivationGate`: at most ``slots`` (default: the number of cores) look-ups derive
@@ -115,28 +116,28 @@ class TokenBucket:
         return (1 - self.tokens) / self.rate
 
 
-class LookupLimiter:
+class ClientLimiter:
     """Per-client buckets (``per_minute`` each, burst of the same), at most ``max_clients``
-    of them (least recently seen forgotten first). No global bucket. Thread-safe; O(1)."""
+    of them (least recently seen forgotten first). No global bucket. Thread-safe; O(1).
+    ``per_minute`` ≤ 0: no limit (:meth:`check` always 0)."""
 
     def __init__(
         self,
         per_minute: int = 10,
         max_clients: int = 50_000,
         clock: Callable[[], float] = time.monotonic,
-        derivations: int | None = None,
     ) -> None:
         self.per_minute, self.max_clients, self.clock = per_minute, max_clients, clock
         self._clients: OrderedDict[str, TokenBucket] = OrderedDict()
         self._lock = threading.Lock()
-        #: The cap on concurrent key derivations in this worker.
-        self.derivations = DerivationGate(derivations)
 
     def __len__(self) -> int:
         return len(self._clients)
 
     def check(self, client: str) -> float:
-        """Seconds to wait before ``client`` may look up again (0: go ahead, counted)."""
+        """Seconds to wait before ``client`` may go again (0: go ahead, counted)."""
+        if self.per_minute <= 0:
+            return 0.0
         with self._lock:
             now = self.clock()
             bucket = self._clients.get(client)
@@ -155,6 +156,22 @@ class LookupLimiter:
         with self._lock:
             bucket = self._clients.get(client)
             return 0.0 if bucket is None else bucket.burst - bucket.tokens
+
+
+class LookupLimiter(ClientLimiter):
+    """The look-up throttle (:class:`ClientLimiter`) and this worker's cap on concurrent
+    key derivations (:attr:`derivations`)."""
+
+    def __init__(
+        self,
+        per_minute: int = 10,
+        max_clients: int = 50_000,
+        clock: Callable[[], float] = time.monotonic,
+        derivations: int | None = None,
+    ) -> None:
+        super().__init__(per_minute, max_clients, clock)
+        #: The cap on concurrent key derivations in this worker.
+        self.derivations = DerivationGate(derivations)
 
 
 class Busy(Exception):

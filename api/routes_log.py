@@ -14,7 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from api.export_cache import ExportCache, default_directory, file_chunks, tee_into
-from api.export_stream import ExportResponse, busy, export_slots, zip_stream
+from api.export_stream import ExportResponse, busy, export_slots, rate_limited, zip_stream
 from api.models import ConsistencyBody, InclusionBody
 from api.problems import Problem
 from api.state import ServerState, server
@@ -179,6 +179,7 @@ def export_cache(app: FastAPI, st: ServerState) -> ExportCache | None:
     response_class=StreamingResponse,
     responses={
         200: {"content": {"application/zip": {}}},
+        429: {"description": "export.rate_limited: this address's downloads a minute are used"},
         503: {"description": "export.busy: every export slot is in use (Retry-After)"},
     },
 )
@@ -187,14 +188,20 @@ async def export(request: Request, st: State) -> StreamingResponse:
     ``--export-cache-seconds`` (default 60) if there is one (:mod:`api.export_cache`),
     else the latest checkpoint's, zipped while it is sent (:mod:`api.export_stream`) and
     kept for the next downloads. Either way exactly the entries its checkpoint covers (the
-    file name gives the size). At most ``--export-streams`` at a time per process; the
-    excess gets 503 ``export.busy``."""
+    file name gives the size). At most ``--exports-per-minute`` per client address (429
+    ``export.rate_limited``) and ``--export-streams`` at a time per process (503
+    ``export.busy``): a storm from one address costs refusals, not downloads."""
     # The slot is taken on the event loop: a refused download (503) costs no thread.
     limit = st.settings.export_streams
     slots = export_slots(request.app, limit)
     release = slots.try_acquire()
     if release is None:
         raise busy(limit)
+    # Only downloads that got a slot count: a client retrying after 503 spends nothing.
+    wait = st.export_limiter.check(st.client(request))
+    if wait > 0:
+        release()
+        raise rate_limited(wait, st.settings.exports_per_minute)
     try:
         return await run_in_threadpool(_export_response, request, st, slots.pool, release)
     except BaseException:

@@ -22,7 +22,7 @@ from fastapi.concurrency import run_in_threadpool
 from api.jsonbody import read_body, strict_json
 from api.models import LookupRequest, ResidentBody
 from api.problems import Problem
-from api.ratelimit import Busy, client_address
+from api.ratelimit import Busy
 from api.state import ServerState, server
 from ledger.cosigning import cosigned_note
 from ledger.postings import credits_of
@@ -39,16 +39,6 @@ State = Annotated[ServerState, Depends(server)]
 
 
 NO_STORE = {"Cache-Control": "no-store"}
-
-
-def _client(request: Request, st: ServerState) -> str:
-    """The throttling key: the TCP peer, or behind a trusted proxy the right-most untrusted
-    X-Forwarded-For address."""
-    peer = request.client.host if request.client else "?"
-    trusted = st.settings.trusted_networks
-    if not trusted:
-        return client_address(peer, (), ())
-    return client_address(peer, request.headers.getlist("x-forwarded-for"), trusted)
 
 
 def _too_many(wait: int, why: str) -> Problem:
@@ -92,7 +82,7 @@ async def lookup(request: Request, response: Response, st: State) -> dict[str, A
 
 
 async def _lookup(request: Request, st: State) -> dict[str, Any]:
-    client = _client(request, st)
+    client = st.client(request)
     wait = st.limiter.check(client)
     if wait:
         st.metrics.lookups.inc(label_value="rate_limited")

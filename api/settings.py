@@ -33,7 +33,9 @@ class Settings:
     ``export_cache_seconds``: how long one built export zip is served to every download
     (``--export-cache-seconds``; 0: build one per download; :mod:`api.export_cache`).
     ``refusal_delay``: seconds a refusal waits while the process is busy
-    (``--refusal-delay``; 0: never; :mod:`api.brake`)."""
+    (``--refusal-delay``; 0: never; :mod:`api.brake`). ``exports_per_minute``: full export
+    downloads per client address and server process (``--exports-per-minute``, burst of the
+    same; the excess gets 429 with ``Retry-After``; 0: no limit)."""
 
     database_url: str
     log_key_file: Path | None
@@ -47,6 +49,7 @@ class Settings:
     witness_policy: str | None = None
     export_cache_seconds: float = 60.0
     refusal_delay: float = 0.25  # = api.brake.DEFAULT_DELAY
+    exports_per_minute: int = 6
 
     @property
     def trusted_networks(self) -> tuple[Network, ...]:

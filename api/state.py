@@ -11,7 +11,7 @@ from fastapi import Request
 
 from api.metrics import Metrics
 from api.problems import Problem
-from api.ratelimit import LookupLimiter
+from api.ratelimit import ClientLimiter, LookupLimiter, client_address
 from api.sequencer import Sequencer
 from api.settings import Settings
 from ledger.cosigning import newest_witnessed
@@ -30,6 +30,8 @@ class ServerState:
     register: ResidentRegister
     limiter: LookupLimiter
     metrics: Metrics
+    #: ``--exports-per-minute``: full export downloads per client address (0: no limit).
+    export_limiter: ClientLimiter
     #: ``--witness-policy``: whose cosignatures to collect and the quorum (``None``: none).
     witness_policy: WitnessPolicy | None = None
 
@@ -66,8 +68,19 @@ class ServerState:
             register,
             LookupLimiter(settings.lookups_per_minute),
             metrics,
+            ClientLimiter(settings.exports_per_minute),
             policy,
         )
+
+    def client(self, request: Request) -> str:
+        """The key a request is throttled under (:func:`api.ratelimit.client_address`): the
+        TCP peer, or behind a ``--trusted-proxy`` the right-most untrusted X-Forwarded-For
+        address. O(hops × proxies)."""
+        peer = request.client.host if request.client else "?"
+        trusted = self.settings.trusted_networks
+        if not trusted:
+            return client_address(peer, (), ())
+        return client_address(peer, request.headers.getlist("x-forwarded-for"), trusted)
 
     def close(self) -> None:
         if self.sequencer is not None:

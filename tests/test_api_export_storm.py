@@ -62,8 +62,9 @@ def server(
             os.environ["TMPDIR"] = old
 
 
-def _download(url: str) -> httpx.Response:
-    with httpx.Client(base_url=url, timeout=120) as http:
+def _download(url: str, local: str | None = None) -> httpx.Response:
+    transport = httpx.HTTPTransport(local_address=local)
+    with httpx.Client(base_url=url, timeout=120, transport=transport) as http:
         return http.get("/v1/log/export")
 
 
@@ -75,9 +76,9 @@ def test_twenty_concurrent_exports_keep_healthz_fast_and_verify(
     probes: list[float] = []
     done = threading.Event()
 
-    def client() -> None:
-        for _ in range(3):
-            r = _download(server.url)
+    def client(k: int) -> None:
+        for _ in range(3):  # from an address of its own: within --exports-per-minute
+            r = _download(server.url, f"127.3.0.{k + 1}")
             with lock:
                 replies.append(r)
 
@@ -91,7 +92,7 @@ def test_twenty_concurrent_exports_keep_healthz_fast_and_verify(
 
     prober = threading.Thread(target=probe)
     prober.start()
-    clients = [threading.Thread(target=client) for _ in range(20)]
+    clients = [threading.Thread(target=client, args=(k,)) for k in range(20)]
     for t in clients:
         t.start()
     for t in clients:
@@ -151,6 +152,22 @@ def test_the_cap_answers_503_with_retry_after_and_a_hang_up_frees_the_slot(
         time.sleep(0.2)
     assert r.status_code == 200, "a client that hung up kept its export slot"
     assert len(r.content) > 4 << 20
+
+
+def test_one_address_gets_its_downloads_a_minute_then_429_and_others_still_download(
+    server: LiveServer,
+) -> None:
+    """``--exports-per-minute`` (default 6, per process): the seventh download from one
+    address within a minute is refused with 429 ``export.rate_limited`` and ``Retry-After``
+    (one worker here); another address still downloads."""
+    statuses = [_download(server.url, "127.3.1.1") for _ in range(7)]
+    assert [r.status_code for r in statuses[:6]] == [200] * 6
+    refused = statuses[6]
+    assert refused.status_code == 429, refused.text[:200]
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["code"] == "export.rate_limited"
+    assert 1 <= int(refused.headers["retry-after"]) <= 10
+    assert _download(server.url, "127.3.1.2").status_code == 200
 
 
 def test_entries_pages_have_a_maximum(server: LiveServer) -> None:
