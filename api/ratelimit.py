@@ -39,6 +39,8 @@ from typing import TypeVar
 from api.cpu_priority import low_priority_pool
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+#: While writes are busy, key derivations a second per worker for repeat addresses.
+REPEATS_PER_SECOND = 1.0
 T = TypeVar("T")
 
 
@@ -172,6 +174,19 @@ class LookupLimiter(ClientLimiter):
         super().__init__(per_minute, max_clients, clock)
         #: The cap on concurrent key derivations in this worker.
         self.derivations = DerivationGate(derivations)
+        self._repeats = TokenBucket(REPEATS_PER_SECOND, REPEATS_PER_SECOND * 2, clock())
+
+    def repeat_may_derive(self, priority: float, writes_busy: bool) -> bool:
+        """Whether a look-up of ``priority`` (:meth:`used`) may start its key derivation.
+        Always, on a server not writing or for an address on its first look-up lately
+        (``priority`` ≤ 1). While writes are busy, repeat addresses share
+        :data:`REPEATS_PER_SECOND` derivations a second in this worker: each scrypt thrashes
+        the CPU caches for ~80 ms, and 200 guessing addresses could otherwise keep one
+        running all the time, slowing every write (issue 13). O(1)."""
+        if priority <= 1 or not writes_busy:
+            return True
+        with self._lock:
+            return self._repeats.take(self.clock()) == 0.0
 
 
 class Busy(Exception):

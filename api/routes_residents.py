@@ -7,7 +7,8 @@ Every reply to a look-up, error or not, carries ``Cache-Control: no-store``.
 Admission (api/ratelimit.py), cheapest first: the client's own token bucket (its address
 from :func:`api.ratelimit.client_address`), the body (≤ 4 KiB) and the code's form (malformed
 → 404, a retired 8-digit code → 404 ``lookup.code_retired``, neither costs a derivation),
-then a slot among the worker's derivation slots (≤ 1 s wait, else 429), then scrypt.
+then — while this worker is writing, for an address that has looked up before lately — a
+share of one derivation a second (``LookupLimiter.repeat_may_derive``, else 429), then a slot among the worker's derivation slots (≤ 1 s wait, else 429), then scrypt.
 """
 
 from __future__ import annotations
@@ -96,11 +97,16 @@ async def _lookup(request: Request, st: State) -> dict[str, Any]:
     except RetiredLookupCode as exc:
         st.metrics.lookups.inc(label_value="not_found")
         raise Problem(404, "lookup.code_retired", str(exc), field="code") from None
+    priority = st.limiter.used(client)
+    writing = st.sequencer is not None and st.sequencer.recently_busy()
+    if canonical is not None and not st.limiter.repeat_may_derive(priority, writing):
+        st.metrics.lookups.inc(label_value="rate_limited")
+        raise _too_many(2, "查询繁忙")
     try:
         ref = None
         if canonical is not None:
             ref = await st.limiter.derivations.derive(
-                st.register.find_by_lookup_code, canonical, priority=st.limiter.used(client)
+                st.register.find_by_lookup_code, canonical, priority=priority
             )
     except Busy:
         st.metrics.lookups.inc(label_value="rate_limited")

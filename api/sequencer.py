@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -62,6 +63,8 @@ class Sequencer:
         self._pending: list[_Request] = []
         self._wake = threading.Condition()
         self._closed = False
+        #: ``time.monotonic()`` of the last submission or finished group (0: none yet).
+        self._last_active = 0.0
         self._thread = threading.Thread(target=self._run, name="gongxin-writer", daemon=True)
         self._thread.start()
 
@@ -75,8 +78,15 @@ class Sequencer:
             if self._closed:
                 raise RuntimeError("the server is shutting down")
             self._pending.append(req)
+            self._last_active = time.monotonic()
             self._wake.notify()
         return await req.future
+
+    def recently_busy(self, window: float = 1.0) -> bool:
+        """Whether writes are queued, or a submission arrived or a group finished within the
+        last ``window`` seconds: look-ups from repeat addresses then yield (:mod:`api.ratelimit`
+        ``LookupLimiter.repeat_may_derive``). O(1), no lock (a stale answer is harmless)."""
+        return bool(self._pending) or time.monotonic() - self._last_active < window
 
     def close(self) -> None:
         """Finish the queued groups, then stop the writer thread."""
@@ -104,6 +114,7 @@ class Sequencer:
                     group.append(req)
                     taken += len(req.submissions)
             self._append_group(group)
+            self._last_active = time.monotonic()
             self._snapshot(at_exit=False)
 
     def _snapshot(self, *, at_exit: bool) -> None:

@@ -52,7 +52,7 @@ from typing import Any
 import httpx
 import primitives as P
 from hostile_report import Phase, ms, print_phase_resources, report
-from hostile_server import Gauge, disk_mb, server_rss_mb, split_cores
+from hostile_server import Gauge, disk_mb, pin_for_start, server_rss_mb, split_cores
 
 from ledger.demo.cast import DEMO_ORIGIN
 from ledger.signing.statements import sign_statement
@@ -379,6 +379,8 @@ def main() -> None:
         server_tmp.mkdir()
         saved = os.environ.get("TMPDIR")
         os.environ["TMPDIR"] = str(server_tmp)  # the server inherits it
+        if not args.shared_cores:
+            pin_for_start()
         try:
             srv_cm = live_server(
                 template,

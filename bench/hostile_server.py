@@ -34,18 +34,40 @@ def descendants(pid: int) -> list[int]:
     return out
 
 
+def _tasks(pid: int) -> list[int]:
+    """The thread ids of process ``pid`` (``[pid]`` if /proc cannot say)."""
+    try:
+        return [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+    except OSError:
+        return [pid]
+
+
+_ALL_CPUS: list[int] = []
+
+
+def pin_for_start() -> None:
+    """Run this process (and so the server it starts next) on the first CPU only: the
+    server's processes and threads then start pinned and size their pools to one CPU, as
+    on a one-core host; :func:`split_cores` moves this process to the others afterwards."""
+    cpus = sorted(os.sched_getaffinity(0))
+    _ALL_CPUS[:] = cpus
+    if len(cpus) >= 2:
+        os.sched_setaffinity(0, {cpus[0]})
+
+
 def split_cores(server_pid: int) -> str:
     """Pin the server's processes to CPU 0 and this process (the honest clients, and the
     attackers and primitives it spawns later) to CPU 1, so that the clients' own Python work
     — 200 attacking HTTP clients — does not take the server's CPU, as remote clients would
     not. Both phases run so; returns a line saying what was done."""
-    cpus = sorted(os.sched_getaffinity(0))
+    cpus = _ALL_CPUS or sorted(os.sched_getaffinity(0))
     if len(cpus) < 2:
         return "cores not split (one CPU)"
     pids = descendants(server_pid)
-    for p in pids:
-        with contextlib.suppress(OSError):
-            os.sched_setaffinity(p, {cpus[0]})
+    for p in pids:  # every thread: sched_setaffinity(pid) moves only the main one
+        for task in _tasks(p):
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(task, {cpus[0]})
     os.sched_setaffinity(0, set(cpus[1:]))
     return f"server ({len(pids)} processes) on CPU {cpus[0]}; clients on CPU {cpus[1:]}"
 

@@ -177,6 +177,20 @@ def test_limiter_forgets_the_oldest_addresses() -> None:
     assert len(big) == 1000  # bounded memory
 
 
+def test_repeat_addresses_share_one_derivation_a_second_while_writes_are_busy() -> None:
+    """Issue 13: 200 guessing addresses must not keep a scrypt running beside every write.
+    A fresh address (priority ≤ 1) and any address on a server not writing always derive."""
+    clock = FakeClock()
+    limiter = LookupLimiter(per_minute=10, clock=clock)
+    assert all(limiter.repeat_may_derive(9, writes_busy=False) for _ in range(100))
+    assert all(limiter.repeat_may_derive(1, writes_busy=True) for _ in range(100))
+    busy = [limiter.repeat_may_derive(5, writes_busy=True) for _ in range(10)]
+    assert busy == [True, True] + [False] * 8  # a burst of two, then one a second
+    clock.now = 1.0
+    assert [limiter.repeat_may_derive(5, writes_busy=True) for _ in range(2)] == [True, False]
+    assert limiter.repeat_may_derive(0, writes_busy=True)  # a fresh resident is never held
+
+
 @pytest.mark.parametrize(
     ("month", "months", "last_day"),
     [

@@ -14,6 +14,7 @@ import asyncio
 import ipaddress
 import random
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -21,7 +22,9 @@ import httpx
 import pytest
 
 from api.ratelimit import DerivationGate, client_address, parse_networks
+from ledger.demo.cast import DEMO_ORIGIN
 from ledger.residents import CROCKFORD
+from ledger.signing.statements import sign_statement
 from tests.api_server import GONGXIN, DemoTemplate, LiveServer, demo_template, live_server
 
 LOOKUP = "/v1/residents/lookup"
@@ -305,3 +308,62 @@ def test_addresses_used_are_loopback_only() -> None:
     loop = ipaddress.ip_network("127.0.0.0/8")
     for a in ["127.0.9.1", "127.0.2.100", "127.1.1.200", "127.0.0.3"]:
         assert ipaddress.ip_address(a) in loop
+
+
+def _keep_writing(server: LiveServer, template: DemoTemplate, stop: threading.Event) -> None:
+    """POST one valid statement again and again (duplicates: each still goes through the
+    writer) until ``stop``: the server is busy writing."""
+    body = sign_statement(
+        "fund.appropriate",
+        {
+            "fund_id": "F-LOOKUP-YIELD",
+            "fiscal_year": 2026,
+            "programme": "查询让写 look-ups yield to writes",
+            "source": "财政",
+            "amount_fen": 100,
+        },
+        template.signer("finance_officer"),
+        origin=DEMO_ORIGIN,
+    ).canonical()
+    with httpx.Client(base_url=server.url, timeout=30) as c:
+        while not stop.is_set():
+            r = c.post("/v1/statements", content=body, headers={"content-type": "application/json"})
+            assert r.status_code in (200, 201), r.text[:300]
+
+
+def test_repeat_lookups_yield_to_writes_and_a_fresh_address_does_not(
+    template: DemoTemplate, tmp_path: Path
+) -> None:
+    """While the server writes, an address that has looked up lately shares one key
+    derivation a second (a burst of two) with the other repeat addresses: 5 concurrent
+    look-ups from one address — the first (fresh) and two more derive, the rest get 429
+    "查询繁忙" with ``Retry-After: 2`` at once. A fresh address still derives; with no writes
+    an address's repeat look-ups all derive (api/ratelimit.py ``repeat_may_derive``)."""
+
+    async def burst(url: str, address: str, n: int) -> list[httpx.Response]:
+        transport = httpx.AsyncHTTPTransport(local_address=address)
+        async with httpx.AsyncClient(base_url=url, transport=transport, timeout=30) as c:
+            return list(
+                await asyncio.gather(*(c.post(LOOKUP, json={"code": _guess()}) for _ in range(n)))
+            )
+
+    with live_server(template, tmp_path) as server:
+        quiet = [_post(server, _guess(), address="127.4.0.1") for _ in range(4)]
+        assert [r.status_code for r in quiet] == [404] * 4
+        stop = threading.Event()
+        writer = threading.Thread(target=_keep_writing, args=(server, template, stop))
+        writer.start()
+        try:
+            time.sleep(0.5)
+            busy = asyncio.run(burst(server.url, "127.4.0.2", 5))
+            fresh = _post(server, _guess(), address="127.4.0.3")
+        finally:
+            stop.set()
+            writer.join(30)
+    statuses = sorted(r.status_code for r in busy)
+    assert statuses == [404, 404, 404, 429, 429], statuses
+    for r in busy:
+        if r.status_code == 429:
+            assert r.headers["retry-after"] == "2" and "查询繁忙" in r.json()["detail"]
+            assert r.headers["cache-control"] == "no-store"
+    assert fresh.status_code == 404
