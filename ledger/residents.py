@@ -30,15 +30,9 @@ they are *retired*: :meth:`ResidentRegister.find_by_lookup_code` raises
 (so a guesser learns nothing), and :meth:`ResidentRegister.new_code` gives an enrolled
 resident a fresh 13-digit one (``gongxin residents new-code R…``).
 
-Erasure (:meth:`ResidentRegister.erase`) deletes the row. On SQLite every connection of the
-register runs with ``PRAGMA secure_delete=ON`` (deleted cells and freed pages are
-overwritten with zeros, including copies moved by earlier page splits), and the delete is
-followed by ``PRAGMA wal_checkpoint(TRUNCATE)``, which copies the zeroed pages into the
-database file and truncates the write-ahead log to zero bytes. On PostgreSQL the delete is
-followed by ``VACUUM FULL resident_register`` — best effort until issue 5 tests it: the
-server's WAL, WAL archives, replicas and the file system's freed blocks are not scrubbed.
-On any database, backups and copies taken before the erasure are the operator's
-responsibility.
+Erasure (:meth:`ResidentRegister.erase`) deletes the row; :mod:`ledger.resident_erasure`
+scrubs its copies (SQLite ``secure_delete`` and a truncated WAL; ``VACUUM FULL`` on PostgreSQL,
+best effort) and says what stays the operator's responsibility.
 """
 
 from __future__ import annotations
@@ -61,6 +55,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from ledger import resident_erasure as erasure
+from ledger.resident_erasure import ErasureIncomplete
 from ledger.resident_fields import (
     CROCKFORD,
     LOOKUP_CODE_LEN,
@@ -80,7 +76,7 @@ from ledger.resident_fields import (
 from ledger.store import engine as storage
 from ledger.store.schema import community_secrets, resident_register
 from ledger.store.schema import register_metadata as metadata
-from verifier.core.errors import GongxinError, InputError
+from verifier.core.errors import InputError
 from verifier.rules.pseudonym import resident_ref
 
 __all__ = [
@@ -109,11 +105,6 @@ _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 
 class UnknownResident(InputError):
     """No resident with this register number (never enrolled, or already erased)."""
-
-
-class ErasureIncomplete(GongxinError):
-    """The row is deleted but old copies may remain in the SQLite write-ahead log, because
-    another connection kept the log busy; :meth:`ResidentRegister.purge` finishes the job."""
 
 
 @dataclass(frozen=True)
@@ -153,7 +144,7 @@ class ResidentRegister:
         """
         engine = storage.open_engine(url, must_exist=not create)
         if engine.dialect.name == "sqlite":
-            event.listen(engine, "connect", _secure_delete_on)
+            event.listen(engine, "connect", erasure.secure_delete_on)
         try:
             if create:
                 metadata.create_all(engine)
@@ -329,9 +320,9 @@ class ResidentRegister:
         still verifies.
 
         :class:`UnknownResident` if the register number is not in the register. On SQLite,
-        afterwards no byte of the row remains in the database file or its WAL (see the
-        module docstring); :class:`ErasureIncomplete` if the WAL could not be truncated
-        because another connection kept it busy (the row is already gone; call
+        afterwards no byte of the row remains in the database file or its WAL (see
+        :mod:`ledger.resident_erasure`); :class:`ErasureIncomplete` if the WAL could not be
+        truncated because another connection kept it busy (the row is already gone; call
         :meth:`purge`). On PostgreSQL: best effort (``VACUUM FULL`` of the table; server
         WAL, archives and replicas are not scrubbed). Backups are the operator's
         responsibility. Cost: one delete, then a full WAL checkpoint (SQLite) or a rewrite
@@ -339,11 +330,7 @@ class ResidentRegister:
         """
         no = check_register_no(register_no)
         with _writing(self.engine) as conn:
-            if conn.dialect.name == "sqlite":
-                # Never delete without zeroing: a plain DELETE would leave the bytes behind.
-                on = conn.exec_driver_sql("PRAGMA secure_delete").scalar()
-                if on != 1:
-                    raise GongxinError("SQLite secure_delete is off; refusing to erase")
+            erasure.require_zeroing(conn)
             ref = conn.execute(
                 select(resident_register.c.resident_ref).where(
                     resident_register.c.register_no == no
@@ -360,25 +347,7 @@ class ResidentRegister:
         (:class:`ErasureIncomplete` if another connection keeps the WAL busy after the
         30-second busy timeout); on PostgreSQL ``VACUUM FULL resident_register``.
         Cost: writes every page still in the WAL / rewrites the register table."""
-        if self.engine.dialect.name == "sqlite":
-            raw = self.engine.raw_connection()
-            try:
-                cur = raw.cursor()
-                # Outside any transaction (the connection is in autocommit mode).
-                cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                row = cur.fetchone()
-                cur.close()
-            finally:
-                raw.close()
-            if row is not None and row[0] != 0:
-                raise ErasureIncomplete(
-                    "the row is deleted, but the write-ahead log is busy and may still hold "
-                    "a copy; stop other gongxin processes and run `gongxin residents purge`"
-                )
-        elif self.engine.dialect.name == "postgresql":
-            with self.engine.connect() as conn:
-                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-                conn.exec_driver_sql(f"VACUUM FULL {resident_register.name}")
+        erasure.purge(self.engine)
 
 
 def _given_code(text: str) -> str:
@@ -391,12 +360,6 @@ def _given_code(text: str) -> str:
     if value is None:
         raise InputError(f"must be {LOOKUP_CODE_LEN} Crockford digits", field="lookup_code")
     return value
-
-
-def _secure_delete_on(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA secure_delete=ON")
-    cur.close()
 
 
 @contextmanager

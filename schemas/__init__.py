@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from schemas import bodies, key_bodies
+from schemas import bodies, credit_bodies, key_bodies, money_bodies
 from schemas.envelope import Entry, Signature, Statement, Submission
 
 #: One body model per entry kind, keyed by kind name (the keys of ``verifier.rules.kinds.KINDS``).
@@ -22,20 +22,20 @@ BODY_MODELS: dict[str, type[BaseModel]] = {
     "key.revoke": key_bodies.KeyRevoke,
     "policy.set": bodies.PolicySet,
     "party.register": bodies.PartyRegister,
-    "fund.appropriate": bodies.FundAppropriate,
-    "fund.donate": bodies.FundDonate,
-    "contract.award": bodies.ContractAward,
-    "contract.amend": bodies.ContractAmend,
-    "payment.propose": bodies.PaymentPropose,
-    "payment.approve": bodies.PaymentApprove,
-    "payment.reject": bodies.PaymentReject,
-    "payment.reverse": bodies.PaymentReverse,
-    "activity.register": bodies.ActivityRegister,
-    "credit.award": bodies.CreditAward,
-    "credit.correct": bodies.CreditCorrect,
-    "credit.redeem": bodies.CreditRedeem,
-    "credit.transfer": bodies.CreditTransfer,
-    "credit.expire": bodies.CreditExpire,
+    "fund.appropriate": money_bodies.FundAppropriate,
+    "fund.donate": money_bodies.FundDonate,
+    "contract.award": money_bodies.ContractAward,
+    "contract.amend": money_bodies.ContractAmend,
+    "payment.propose": money_bodies.PaymentPropose,
+    "payment.approve": money_bodies.PaymentApprove,
+    "payment.reject": money_bodies.PaymentReject,
+    "payment.reverse": money_bodies.PaymentReverse,
+    "activity.register": credit_bodies.ActivityRegister,
+    "credit.award": credit_bodies.CreditAward,
+    "credit.correct": credit_bodies.CreditCorrect,
+    "credit.redeem": credit_bodies.CreditRedeem,
+    "credit.transfer": credit_bodies.CreditTransfer,
+    "credit.expire": credit_bodies.CreditExpire,
 }
 
 #: The envelope models, keyed by schema name.

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from schemas import BODY_MODELS, ENVELOPE_MODELS, bodies, key_bodies
+from schemas import BODY_MODELS, ENVELOPE_MODELS, bodies, credit_bodies, key_bodies, money_bodies
 from schemas.generate import SCHEMA_DIR, SUFFIX, differences, expected_files
 from verifier.core.entry import submission_from_json
 from verifier.core.errors import VerificationError
@@ -74,10 +74,10 @@ def test_body_models_are_exactly_the_kinds() -> None:
 
 
 def test_enumerations_match_the_verifier() -> None:
-    assert get_args(bodies.ProcurementMethod) == kinds.PROCUREMENT_METHODS
-    assert get_args(bodies.FundSource) == kinds.FUND_SOURCES
+    assert get_args(money_bodies.ProcurementMethod) == kinds.PROCUREMENT_METHODS
+    assert get_args(money_bodies.FundSource) == kinds.FUND_SOURCES
     assert get_args(bodies.PartyType) == kinds.PARTY_TYPES
-    assert get_args(bodies.Relation) == kinds.RELATIONS
+    assert get_args(credit_bodies.Relation) == kinds.RELATIONS
     assert list(get_args(key_bodies.Role)) == sorted(ROLES)
 
 
