@@ -34,7 +34,7 @@ from api import (
 )
 from api.brake import RefusalBrake
 from api.headers import NoSniff
-from api.memory import pin_mmap_threshold
+from api.memory import freeze_startup_heap, pin_mmap_threshold
 from api.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from api.models import Health
 from api.settings import Settings
@@ -66,6 +66,7 @@ def create_app(settings: Settings, *, state: ServerState | None = None) -> FastA
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pin_mmap_threshold()  # each worker process: see api/memory.py
         opened = state if state is not None else ServerState.open(settings)
+        freeze_startup_heap()  # the replayed state is never walked by the GC: api/memory.py
         app.state.server = opened
         app.state.log_vkey = opened.log_vkey
         collecting = _start_witnessing(opened)
