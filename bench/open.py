@@ -119,15 +119,18 @@ def child(mode: str, url: str) -> dict[str, Any]:
     return out
 
 
-def run_child(mode: str, path: Path) -> dict[str, Any]:
+def run_child(mode: str, url: str) -> dict[str, Any]:
+    """:func:`child` for database ``url`` in a fresh process: ``full`` deletes the snapshots,
+    opens by full replay and writes a snapshot; ``snapshot`` opens from it. Returns its JSON
+    (``open_s``, ``rss_mb`` = the process's peak RSS, ...)."""
     done = subprocess.run(
-        [sys.executable, __file__, "--child", mode, fixtures.url_of(path)],
+        [sys.executable, __file__, "--child", mode, url],
         capture_output=True,
         text=True,
         check=False,
     )
     if done.returncode != 0:
-        raise RuntimeError(f"child {mode} failed:\n{done.stderr}")
+        raise RuntimeError(f"open child {mode} failed:\n{done.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
     return result
 
@@ -155,8 +158,9 @@ def main() -> None:
     notes, opens, replays = [], {}, {}
     for n in [int(x) for x in args.entries.split(",")]:
         path = private_copy(n)
-        full, one_full, _ = adjacent.around(lambda: run_child("full", path))  # noqa: B023
-        snap, one, _ = adjacent.around(lambda: run_child("snapshot", path))  # noqa: B023
+        url = fixtures.url_of(path)
+        full, one_full, _ = adjacent.around(lambda: run_child("full", url))  # noqa: B023
+        snap, one, _ = adjacent.around(lambda: run_child("snapshot", url))  # noqa: B023
         assert snap["snapshot_size"] == n and full["snapshot_size"] == 0, (full, snap)
         opens[n], replays[n] = snap["open_s"], full["open_s"]
         verifies = snap["open_s"] * one

@@ -9,10 +9,7 @@ raw primitive of the same run.
 
 from __future__ import annotations
 
-import json
 import statistics
-import subprocess
-import sys
 import trace  # bench/trace.py: sys.path[0] is bench/, before the stdlib's trace
 from dataclasses import dataclass
 from functools import partial
@@ -37,22 +34,6 @@ def index_postings(url: str) -> int:
         return backfill(ledger.store)
 
 
-def open_child(mode: str, url: str) -> dict[str, Any]:
-    """``bench/open.py``'s child for any database URL, in a fresh process: ``full`` deletes
-    the snapshots, opens by full replay and writes a snapshot; ``snapshot`` opens from it.
-    Returns its JSON (``open_s``, ``rss_mb`` = the process's peak RSS, ...)."""
-    done = subprocess.run(
-        [sys.executable, open_bench.__file__, "--child", mode, url],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"open child {mode} failed:\n{done.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
-    return result
-
-
 @dataclass
 class Opens:
     """Both opens of one database, with the 1-core raw Ed25519 rate around each."""
@@ -66,8 +47,8 @@ class Opens:
 def measure_opens(url: str, n: int, adjacent: P.Adjacent) -> Opens:
     """Open by full replay (then write a snapshot), then from that snapshot; each in a fresh
     process. Cost: one full replay, O(n)."""
-    full, raw_full, _ = adjacent.around(partial(open_child, "full", url))
-    snap, raw_snap, _ = adjacent.around(partial(open_child, "snapshot", url))
+    full, raw_full, _ = adjacent.around(partial(open_bench.run_child, "full", url))
+    snap, raw_snap, _ = adjacent.around(partial(open_bench.run_child, "snapshot", url))
     assert full["snapshot_size"] == 0 and snap["snapshot_size"] == n, (full, snap)
     return Opens(full, snap, raw_full, raw_snap)
 
