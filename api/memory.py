@@ -16,16 +16,17 @@ with a megabyte. On a C library without ``mallopt`` (musl, macOS) it does nothin
 
 :func:`freeze_startup_heap` keeps the cyclic garbage collector off what start-up built (the
 replayed rule state, the imports, the app): a full collection walks every tracked object, and
-a 20k-entry server holds ~100k of them (measured: 48–56 ms per full collection, a stall for
-every request in flight, seen as the honest write p99 of ``bench/hostile.py``'s open loop).
+a 20k-entry server holds ~100k of them (measured: 48–71 ms per full collection, a stall for
+every request in flight); see :mod:`verifier.cli.runtime`.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import gc
 import logging
+
+from verifier.cli.runtime import tune_for_long_lived_heap
 
 #: glibc's ``M_MMAP_THRESHOLD`` parameter number (malloc.h).
 _M_MMAP_THRESHOLD = -3
@@ -52,9 +53,7 @@ def pin_mmap_threshold(threshold: int = DEFAULT_THRESHOLD) -> bool:
 
 
 def freeze_startup_heap() -> None:
-    """``gc.collect()`` then ``gc.freeze()``: every object alive now moves to the permanent
-    generation, which collections never walk (reference counting still frees it when
-    dropped; only a cycle among frozen objects would stay). Objects made later are collected
-    as usual. Call once per process after start-up. Cost: one full collection, now."""
-    gc.collect()
-    gc.freeze()
+    """:func:`verifier.cli.runtime.tune_for_long_lived_heap`: freeze what start-up built (the
+    replayed state, imports, the app) and make young collections rare. Once per worker,
+    after the ledger is open. Cost: one full collection, now."""
+    tune_for_long_lived_heap()

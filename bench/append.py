@@ -42,6 +42,8 @@ from pathlib import Path
 import fixtures
 import primitives as P
 
+from verifier.cli.runtime import tune_for_long_lived_heap
+
 TARGET_RATE = 10_000
 FLAT_TOLERANCE = 0.20
 
@@ -84,6 +86,7 @@ def throughput(
             db = work / f"tp-{b}-{r}.db"
             fixtures.copy_db(small_db, db)
             with fixtures.open_ledger(db) as ledger:
+                tune_for_long_lived_heap()  # as every server worker does (api/memory.py)
                 _warm_pool(ledger, pre)
                 base = ledger.size
                 calls, _, adjn = adjacent.around(

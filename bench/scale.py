@@ -56,6 +56,7 @@ from ledger.backup import restore
 from ledger.demo import DEMO_START, DemoClock, derive_keys
 from ledger.log import Ledger
 from tests.pg_server import PgServer, pg_server
+from verifier.cli.runtime import tune_for_long_lived_heap
 
 TARGET_APPEND_FRACTION = {"sqlite": 0.50, "postgresql": 0.35}
 TARGET_PROOF_MS = 1.0
@@ -126,6 +127,7 @@ def run_one(
     print(f"    opens: full {opens.full['open_s']:.2f} s, snapshot {opens.snap['open_s']:.3f} s")
     keys = derive_keys(fixtures.DEFAULT_SEED)
     ledger = Ledger.open(url, log_key=keys.log, clock=DemoClock(DEMO_START))
+    tune_for_long_lived_heap()  # as every server worker does once open (api/memory.py)
     try:
         tr = parts.measure_traces(ledger, n, args.targets, args.rounds, adjacent)
         print(f"    traces: median {tr.median:.2f} ms, p99 {tr.p99:.2f} ms", flush=True)

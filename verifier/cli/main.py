@@ -52,6 +52,7 @@ from verifier.cli.inclusion import verify_inclusion_file
 from verifier.cli.incremental import state_line, verify_with_state
 from verifier.cli.options import EXIT_USAGE, bundle_parser, inclusion_parser
 from verifier.cli.proof import proof_parser, run_proof
+from verifier.cli.runtime import tune_for_long_lived_heap
 from verifier.cli.witnesses import check_witnesses, precheck_bundle, witness_policy
 from verifier.core.errors import InputError, VerificationError
 from verifier.core.keys import VerifierKey
@@ -347,6 +348,8 @@ def _setup_streams() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point; returns the exit status (see the module docstring)."""
     _setup_streams()
+    if argv is None:  # a program run, not an in-process caller: see verifier/cli/runtime.py
+        tune_for_long_lived_heap()
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         if args and args[0] == "inclusion":
