@@ -127,7 +127,8 @@ def run_one(
     print(f"    opens: full {opens.full['open_s']:.2f} s, snapshot {opens.snap['open_s']:.3f} s")
     keys = derive_keys(fixtures.DEFAULT_SEED)
     ledger = Ledger.open(url, log_key=keys.log, clock=DemoClock(DEMO_START))
-    tune_for_long_lived_heap()  # as every server worker does once open (api/memory.py)
+    if not args.no_gc_tuning:
+        tune_for_long_lived_heap()  # as every server worker does once open (api/memory.py)
     try:
         tr = parts.measure_traces(ledger, n, args.targets, args.rounds, adjacent)
         print(f"    traces: median {tr.median:.2f} ms, p99 {tr.p99:.2f} ms", flush=True)
@@ -204,6 +205,12 @@ def main() -> None:
     ap.add_argument("--entries", default="10000,100000,1000000")
     ap.add_argument("--dbs", default="sqlite,postgresql")
     ap.add_argument("--append", type=int, default=20_000, help="statements appended per run")
+    ap.add_argument(
+        "--no-gc-tuning",
+        action="store_true",
+        help="leave the collector at CPython's defaults (before/after comparisons; the server "
+        "tunes it: verifier/cli/runtime.py)",
+    )
     ap.add_argument("--proofs", type=int, default=1000, help="proofs of each kind per run")
     ap.add_argument("--targets", type=int, default=50, help="ids of each kind traced")
     ap.add_argument("--rounds", type=int, default=2, help="rounds of traces")
