@@ -99,12 +99,19 @@ def ensure_bundle(db: Path, bundle: Path, seed: int) -> tuple[int, int]:
 
 # --------------------------------------------------------------------------- child
 
+#: Set (by ``--no-gc-tuning``) to leave the children's collector at CPython's defaults.
+NO_GC_TUNING = "GONGXIN_BENCH_NO_GC_TUNING"
+
 
 def child(bundle: Path, vkey_file: Path, workers: int) -> None:
     """Run one verification in this (fresh) process; print one JSON line."""
     from verifier.cli.bundle import verify_bundle
     from verifier.core.keys import parse_verifier_key
 
+    if not os.environ.get(NO_GC_TUNING):
+        from verifier.cli.runtime import tune_for_long_lived_heap
+
+        tune_for_long_lived_heap()  # as gongxin-verify does at start
     log_key = parse_verifier_key(vkey_file.read_text().strip())
     rss0 = P.proc_status_mb("VmHWM") or P.peak_rss_mb()
     t0 = time.perf_counter()
@@ -191,10 +198,18 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=None, help="demo seed (fixtures.DEFAULT_SEED)")
     ap.add_argument("--no-cli", action="store_true", help="skip the gongxin-verify run")
     ap.add_argument(
+        "--no-gc-tuning",
+        action="store_true",
+        help="children keep CPython's collector defaults (gongxin-verify tunes it: "
+        "verifier/cli/runtime.py)",
+    )
+    ap.add_argument(
         "--child", nargs=3, metavar=("BUNDLE", "VKEY", "WORKERS"), help=argparse.SUPPRESS
     )
     ap.add_argument("--incremental-child", nargs=5, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.no_gc_tuning:
+        os.environ[NO_GC_TUNING] = "1"  # inherited by the children
     if args.child:
         child(Path(args.child[0]), Path(args.child[1]), int(args.child[2]))
         return
