@@ -29,6 +29,7 @@ from ledger.store.contract import (
     PostingRow,
     SnapshotInfo,
 )
+from ledger.store.pg_nodes import pg_nodes
 from verifier.core.errors import InputError, VerificationError
 
 _e = storage.entries.c
@@ -87,28 +88,24 @@ class SqlReader:
         return int(count.scalar_one())
 
     def nodes(self, keys: Sequence[NodeKey]) -> dict[NodeKey, bytes]:
-        """One SELECT for all the (level, index) nodes named; O(len(keys)) rows."""
+        """One SELECT for all the (level, index) nodes named; O(len(keys)) rows, one round
+        trip. On PostgreSQL, outside a transaction (a proof's read), in autocommit: see
+        :func:`ledger.store.pg_nodes.pg_nodes`. A missing node is a VerificationError."""
         if not keys:
             return {}
-        # One indexed lookup per node: an OR of (level, idx) pairs, sent straight to the
-        # driver (a row-value "(level, idx) IN (VALUES …)" makes SQLite scan the whole
-        # table, and compiling a SQLAlchemy expression costs more than the lookups).
         unique = list(set(keys))
-        params = tuple(v for key in unique for v in key)
         if self.conn.dialect.name == "postgresql":
-            # A VALUES list joined against the primary key: the planner sees how few keys
-            # there are and probes the index for each (an unnest() of arrays is estimated
-            # at 100 rows and may be hash-joined against the whole table).
-            values = ", ".join(["(%s::integer, %s::bigint)"] * len(unique))
-            sql = (
-                "SELECT n.level, n.idx, n.hash FROM merkle_nodes n JOIN "
-                f"(VALUES {values}) AS k(level, idx) ON n.level = k.level AND n.idx = k.idx"
-            )
+            rows = pg_nodes(self.conn, unique)
         else:
+            # One indexed lookup per node: an OR of (level, idx) pairs, sent straight to the
+            # driver (a row-value "(level, idx) IN (VALUES …)" makes SQLite scan the whole
+            # table, and compiling a SQLAlchemy expression costs more than the lookups).
             mark = self._mark()
             where = " OR ".join([f"(level = {mark} AND idx = {mark})"] * len(unique))
             sql = f"SELECT level, idx, hash FROM merkle_nodes WHERE {where}"
-        found = {(lvl, idx): bytes(h) for lvl, idx, h in self.conn.exec_driver_sql(sql, params)}
+            params = tuple(v for key in unique for v in key)
+            rows = self.conn.exec_driver_sql(sql, params).all()
+        found = {(lvl, idx): bytes(h) for lvl, idx, h in rows}
         missing = [k for k in keys if k not in found]
         if missing:
             raise VerificationError(
