@@ -1,10 +1,12 @@
 """Volunteer activities and resident credits (志愿服务积分): the credit rules (FORMAT.md §10.4).
 
 Residents appear only as ``resident_ref`` pseudonyms. A resident's credits are held in *lots*
-``(month earned, community, points)``, oldest first; redemptions and transfers spend the
-oldest lots first (FIFO), transfers keep the month a point was earned (so a transfer never
-extends its life), and ``credit.expire`` removes every lot earned in or before a month once
-the policy's expiry period has passed.
+``(month earned, community, points)``, oldest first (:mod:`verifier.rules.credit_lots`);
+redemptions and transfers spend the oldest lots first (FIFO), transfers keep the month a
+point was earned (so a transfer never extends its life), and ``credit.expire`` removes every
+lot earned in or before a month once the policy's expiry period has passed. This module holds
+the state and the awarding kinds (``activity.register``, ``credit.award``,
+``credit.correct``); the spending kinds are :mod:`verifier.rules.credit_spending`'s.
 
 Invariants at every index: every lot is positive; a balance never exceeds the policy's
 balance cap when points are added; per resident and activity there is at most one award, of
@@ -31,12 +33,15 @@ from sys import intern
 
 from verifier.core.entry import Entry
 from verifier.rules._fail import rule_error
+from verifier.rules.credit_lots import Lot, _add_lot, balance_of
+from verifier.rules.credit_spending import CreditSpending
 from verifier.rules.journal import Journal, assign, drop, put
 from verifier.rules.policy import AWARD_WINDOW_DAYS, Policy
 from verifier.rules.postings import Posting
 
-#: A lot: (month earned "YYYY-MM", community party id, points > 0).
-Lot = tuple[str, str, int]
+#: ``Lot`` and ``balance_of`` live in :mod:`verifier.rules.credit_lots`; importers may take
+#: them from here too.
+__all__ = ["Activity", "Award", "CreditBook", "Lot", "balance_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,54 +77,10 @@ class Activity:
     awards: dict[str, int] | None = field(default_factory=dict)
 
 
-def _month_number(month: str) -> int:
-    return int(month[:4]) * 12 + int(month[5:7]) - 1
-
-
-def balance_of(lots: tuple[Lot, ...]) -> int:
-    """Total points of a resident's lots. O(lots)."""
-    return sum(lot[2] for lot in lots)
-
-
-def _add_lot(lots: tuple[Lot, ...], month: str, community: str, points: int) -> tuple[Lot, ...]:
-    """``lots`` with ``points`` added to lot (month, community); ``points`` may be negative
-    (the lot must hold enough). Keeps lots sorted and positive. O(lots)."""
-    out = []
-    added = False
-    for m, c, p in lots:
-        if (m, c) == (month, community):
-            p += points
-            added = True
-        if p:
-            out.append((m, c, p))
-    if not added and points:
-        # Interned: a new lot would otherwise hold its own copy of the month sliced from the
-        # activity date (~56 bytes × ~290k lots at 1M entries, docs/PERFORMANCE.md).
-        out.append((intern(month), community, points))
-        out.sort()
-    return tuple(out)
-
-
-def _take_oldest(lots: tuple[Lot, ...], points: int) -> tuple[tuple[Lot, ...], list[Lot]]:
-    """Spend ``points`` (≤ balance) from the oldest lots: (remaining lots, lots taken)."""
-    taken: list[Lot] = []
-    rest: list[Lot] = []
-    need = points
-    for m, c, p in lots:
-        if need:
-            t = min(p, need)
-            taken.append((m, c, t))
-            need -= t
-            if p - t:
-                rest.append((m, c, p - t))
-        else:
-            rest.append((m, c, p))
-    return tuple(rest), taken
-
-
 @dataclass(slots=True)
-class CreditBook:
-    """Replayed state of activities and resident credits."""
+class CreditBook(CreditSpending):
+    """Replayed state of activities and resident credits. Awarding is here; redeeming,
+    transferring and expiring are :class:`~verifier.rules.credit_spending.CreditSpending`'s."""
 
     activities: dict[str, Activity] = field(default_factory=dict)
     lots: dict[str, tuple[Lot, ...]] = field(default_factory=dict)
@@ -387,115 +348,3 @@ class CreditBook:
                 activity=act.activity_id,
             )
         ]
-
-    def redeem(self, entry: Entry, policy: Policy, j: Journal | None) -> list[Posting]:
-        b = entry.statement.body
-        price = policy.catalogue.get(b["item"])
-        if price is None:
-            raise rule_error(
-                "credit.catalogue",
-                f"{b['item']!r} is not in the policy's catalogue; 兑换项目不在目录内",
-                entry,
-                "item",
-            )
-        if b["points"] != price:
-            raise rule_error(
-                "credit.price",
-                f"{b['item']} costs {price} points, not {b['points']}; 兑换积分与目录不符",
-                entry,
-                "points",
-            )
-        resident = b["resident_ref"]
-        taken = self._spend(entry, resident, b["points"], j)
-        return [
-            Posting(entry.index, "credit.redeemed", p, community=c, resident=resident)
-            for _, c, p in taken
-        ]
-
-    def transfer(self, entry: Entry, policy: Policy, j: Journal | None) -> list[Posting]:
-        b = entry.statement.body
-        if b["relation"] not in policy.transfer_relations:
-            raise rule_error(
-                "credit.transfer_forbidden",
-                f"policy v{policy.version} does not allow transfers to {b['relation']}; 政策不允许此转赠",
-                entry,
-                "relation",
-            )
-        src, dst = b["from_ref"], intern(b["to_ref"])
-        if src == dst:
-            raise rule_error(
-                "credit.transfer_self",
-                "from_ref and to_ref are the same resident; 不得转给本人",
-                entry,
-                "to_ref",
-            )
-        dst_balance = self.balance(dst)
-        if dst_balance + b["points"] > policy.balance_cap_points:
-            raise rule_error(
-                "credit.balance_cap",
-                f"the receiver's balance {dst_balance} + {b['points']} points exceed the cap of "
-                f"{policy.balance_cap_points}; 超出积分存储上限",
-                entry,
-                "to_ref",
-            )
-        taken = self._spend(entry, src, b["points"], j, fld="from_ref")
-        lots = self.lots.get(dst, ())
-        for m, c, p in taken:
-            lots = _add_lot(lots, m, c, p)
-        put(j, self.lots, dst, lots)
-        out = [
-            Posting(entry.index, "credit.transferred_out", p, community=c, resident=src)
-            for _, c, p in taken
-        ]
-        out += [
-            Posting(entry.index, "credit.transferred_in", p, community=c, resident=dst)
-            for _, c, p in taken
-        ]
-        return out
-
-    def expire(self, entry: Entry, policy: Policy, j: Journal | None) -> list[Posting]:
-        through = entry.statement.body["through_month"]
-        if through <= self.expired_through:
-            raise rule_error(
-                "credit.expire_order",
-                f"points were already expired through {self.expired_through}; 过期处理须按月份递增",
-                entry,
-                "through_month",
-            )
-        now = entry.log_time[:7]
-        if _month_number(through) + policy.expiry_months > _month_number(now):
-            raise rule_error(
-                "credit.expire_early",
-                f"points earned in {through} are valid for {policy.expiry_months} months, past {now}; 积分尚未到期",
-                entry,
-                "through_month",
-            )
-        out: list[Posting] = []
-        for resident, lots in list(self.lots.items()):
-            if not lots or lots[0][0] > through:
-                continue
-            keep = tuple(lot for lot in lots if lot[0] > through)
-            out += [
-                Posting(entry.index, "credit.expired", p, community=c, resident=resident)
-                for m, c, p in lots
-                if m <= through
-            ]
-            put(j, self.lots, resident, keep)
-        assign(j, self, "expired_through", through)
-        return out
-
-    def _spend(
-        self, entry: Entry, resident: str, points: int, j: Journal | None, fld: str = "resident_ref"
-    ) -> list[Lot]:
-        lots = self.lots.get(resident, ())
-        bal = balance_of(lots)
-        if points > bal:
-            raise rule_error(
-                "credit.insufficient",
-                f"{points} points asked, balance is {bal}; 积分余额不足",
-                entry,
-                fld,
-            )
-        rest, taken = _take_oldest(lots, points)
-        put(j, self.lots, resident, rest)
-        return taken

@@ -1,4 +1,4 @@
-"""Parties, funds, contracts and payments: the money rules (FORMAT.md §10.2, §10.3).
+"""Parties, funds and contracts: the money rules (FORMAT.md §10.2, §10.3).
 
 Every amount is integer fen. The invariants the rules keep, at every index:
 
@@ -9,6 +9,9 @@ Every amount is integer fen. The invariants the rules keep, at every index:
 - a payment of at least the policy's dual-control threshold counts only after a
   ``payment.approve`` signed by a key other than the proposer's; a reversal applies once, to a
   counted payment, and returns its amount.
+
+This module holds the state and the party, fund and contract kinds; the records are
+:mod:`verifier.rules.fund_records`'s, the payment kinds :mod:`verifier.rules.fund_payments`'s.
 
 Pure: no I/O. Each handler checks everything first, then applies its effects through the
 journal (when one is given), and returns the postings. Cost: O(1) per entry, except contract
@@ -22,78 +25,35 @@ from typing import Any
 
 from verifier.core.entry import Entry
 from verifier.rules._fail import rule_error
+from verifier.rules.fund_payments import PaymentRules
+from verifier.rules.fund_records import (
+    COUNTED,
+    PENDING,
+    REJECTED,
+    REVERSED,
+    Contract,
+    Fund,
+    Milestone,
+    Party,
+    Payment,
+)
 from verifier.rules.journal import Journal, assign, put
-from verifier.rules.policy import Policy
 from verifier.rules.postings import Posting
 
-
-@dataclass(slots=True)
-class Party:
-    """A registered provider (社会组织, company) or community (社区居委会)."""
-
-    party_id: str
-    type: str
-    name: str
-    uscc: str
-    index: int
-
-
-@dataclass(slots=True)
-class Fund:
-    """A budget line or community fund. ``unallocated = appropriated − contracted``."""
-
-    fund_id: str
-    source: str
-    fiscal_year: int
-    programme: str
-    appropriated: int
-    contracted: int
-    paid: int
-    index: int
-
-    @property
-    def unallocated(self) -> int:
-        return self.appropriated - self.contracted
-
-
-@dataclass(slots=True)
-class Milestone:
-    """One milestone of a contract; ``committed`` = counted + pending payments against it."""
-
-    amount: int
-    committed: int = 0
-    paid: int = 0
-
-
-@dataclass(slots=True)
-class Contract:
-    """A purchase-of-service contract (政府购买服务合同) awarded from one fund to a provider."""
-
-    contract_id: str
-    fund_id: str
-    provider: str
-    total: int
-    milestones: dict[str, Milestone]
-    paid: int
-    index: int
-
-
-#: Payment states (FORMAT.md §10.3).
-PENDING, COUNTED, REJECTED, REVERSED = "pending", "counted", "rejected", "reversed"
-
-
-@dataclass(slots=True)
-class Payment:
-    """A payment proposal and where it stands."""
-
-    payment_id: str
-    contract_id: str
-    milestone_id: str
-    amount: int
-    invoice_no: str
-    proposer: str
-    state: str
-    index: int
+#: The records and payment states live in :mod:`verifier.rules.fund_records`; importers may
+#: take them from here too.
+__all__ = [
+    "COUNTED",
+    "PENDING",
+    "REJECTED",
+    "REVERSED",
+    "Contract",
+    "Fund",
+    "FundBook",
+    "Milestone",
+    "Party",
+    "Payment",
+]
 
 
 def _milestone_sum_check(body: dict[str, Any], entry: Entry) -> None:
@@ -108,8 +68,9 @@ def _milestone_sum_check(body: dict[str, Any], entry: Entry) -> None:
 
 
 @dataclass(slots=True)
-class FundBook:
-    """Replayed state of every party, fund, contract and payment."""
+class FundBook(PaymentRules):
+    """Replayed state of every party, fund, contract and payment. The party, fund and contract
+    kinds are here; the payment kinds are :class:`~verifier.rules.fund_payments.PaymentRules`'s."""
 
     parties: dict[str, Party] = field(default_factory=dict)
     usccs: dict[str, str] = field(default_factory=dict)
@@ -158,24 +119,6 @@ class FundBook:
                 "contract_id",
             )
         return c
-
-    def payment(self, payment_id: str, entry: Entry, *, state: str) -> Payment:
-        p = self.payments.get(payment_id)
-        if p is None:
-            raise rule_error(
-                "payment.unknown",
-                f"payment {payment_id} does not exist; 付款不存在",
-                entry,
-                "payment_id",
-            )
-        if p.state != state:
-            raise rule_error(
-                "payment.state",
-                f"payment {payment_id} is {p.state}, must be {state}; 付款状态不允许此操作",
-                entry,
-                "payment_id",
-            )
-        return p
 
     def _require_new(
         self, table: dict[str, Any], key: str, rule: str, entry: Entry, fld: str
@@ -325,114 +268,3 @@ class FundBook:
                 provider=contract.provider,
             )
         ]
-
-    def propose(self, entry: Entry, policy: Policy, j: Journal | None) -> list[Posting]:
-        b = entry.statement.body
-        self._require_new(self.payments, b["payment_id"], "payment.duplicate", entry, "payment_id")
-        contract = self.contract(b["contract_id"], entry)
-        ms = contract.milestones.get(b["milestone_id"])
-        if ms is None:
-            raise rule_error(
-                "contract.milestone_unknown",
-                f"contract {contract.contract_id} has no milestone {b['milestone_id']}; 里程碑不存在",
-                entry,
-                "milestone_id",
-            )
-        remaining = ms.amount - ms.committed
-        if b["amount_fen"] > remaining:
-            raise rule_error(
-                "payment.exceeds_milestone",
-                f"amount {b['amount_fen']} fen exceeds milestone {b['milestone_id']}'s remaining "
-                f"{remaining} fen; 超出里程碑剩余金额",
-                entry,
-                "amount_fen",
-            )
-        invoice = (contract.contract_id, b["invoice_no"])
-        if invoice in self.open_invoices:
-            raise rule_error(
-                "payment.invoice_reused",
-                f"invoice {b['invoice_no']} is already on payment {self.open_invoices[invoice]}; 发票重复使用",
-                entry,
-                "invoice_no",
-            )
-        dual = b["amount_fen"] >= policy.dual_control_threshold_fen
-        pay = Payment(
-            b["payment_id"],
-            contract.contract_id,
-            b["milestone_id"],
-            b["amount_fen"],
-            b["invoice_no"],
-            entry.statement.signer,
-            PENDING,
-            entry.index,
-        )
-        put(j, self.payments, pay.payment_id, pay)
-        put(j, self.open_invoices, invoice, pay.payment_id)
-        assign(j, ms, "committed", ms.committed + pay.amount)
-        if dual:
-            return [self._posting(entry.index, "payment.proposed", pay)]
-        return [self._count(pay, entry.index, j)]
-
-    def approve(self, entry: Entry, j: Journal | None) -> list[Posting]:
-        pay = self.payment(entry.statement.body["payment_id"], entry, state=PENDING)
-        if entry.statement.signer == pay.proposer:
-            raise rule_error(
-                "payment.self_approval",
-                f"payment {pay.payment_id} was proposed by key {pay.proposer}; another key must "
-                f"approve it; 不得审批本人提交的付款",
-                entry,
-                "payment_id",
-            )
-        return [self._count(pay, entry.index, j)]
-
-    def reject(self, entry: Entry, j: Journal | None) -> list[Posting]:
-        pay = self.payment(entry.statement.body["payment_id"], entry, state=PENDING)
-        ms = self.contracts[pay.contract_id].milestones[pay.milestone_id]
-        assign(j, pay, "state", REJECTED)
-        assign(j, ms, "committed", ms.committed - pay.amount)
-        self._close_invoice(pay, j)
-        return [self._posting(entry.index, "payment.rejected", pay)]
-
-    def reverse(self, entry: Entry, j: Journal | None) -> list[Posting]:
-        pay = self.payment(entry.statement.body["payment_id"], entry, state=COUNTED)
-        contract = self.contracts[pay.contract_id]
-        ms = contract.milestones[pay.milestone_id]
-        fund = self.funds[contract.fund_id]
-        assign(j, pay, "state", REVERSED)
-        assign(j, ms, "committed", ms.committed - pay.amount)
-        assign(j, ms, "paid", ms.paid - pay.amount)
-        assign(j, contract, "paid", contract.paid - pay.amount)
-        assign(j, fund, "paid", fund.paid - pay.amount)
-        self._close_invoice(pay, j)
-        return [self._posting(entry.index, "payment.reversed", pay)]
-
-    # -- effects ------------------------------------------------------------------------------
-
-    def _count(self, pay: Payment, index: int, j: Journal | None) -> Posting:
-        contract = self.contracts[pay.contract_id]
-        ms = contract.milestones[pay.milestone_id]
-        fund = self.funds[contract.fund_id]
-        assign(j, pay, "state", COUNTED)
-        assign(j, ms, "paid", ms.paid + pay.amount)
-        assign(j, contract, "paid", contract.paid + pay.amount)
-        assign(j, fund, "paid", fund.paid + pay.amount)
-        return self._posting(index, "payment.counted", pay)
-
-    def _close_invoice(self, pay: Payment, j: Journal | None) -> None:
-        key = (pay.contract_id, pay.invoice_no)
-        if j is None:
-            self.open_invoices.pop(key, None)
-        else:
-            j.delete_item(self.open_invoices, key)
-
-    def _posting(self, index: int, event: str, pay: Payment) -> Posting:
-        contract = self.contracts[pay.contract_id]
-        return Posting(
-            index,
-            event,
-            pay.amount,
-            fund=contract.fund_id,
-            contract=contract.contract_id,
-            payment=pay.payment_id,
-            provider=contract.provider,
-        )
