@@ -34,11 +34,12 @@ from api import (
 )
 from api.brake import RefusalBrake
 from api.headers import NoSniff
-from api.memory import freeze_startup_heap, pin_mmap_threshold
+from api.memory import pin_mmap_threshold
 from api.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from api.models import Health
 from api.settings import Settings
 from api.state import ServerState
+from verifier.cli.runtime import tune_for_long_lived_heap
 
 DESCRIPTION = """公信账本接口：提交签名声明、读取日志与证明、公开资金信息、居民积分查询。
 Gongxin ledger API: submit signed statements, read the log and its proofs, public fund
@@ -66,7 +67,12 @@ def create_app(settings: Settings, *, state: ServerState | None = None) -> FastA
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pin_mmap_threshold()  # each worker process: see api/memory.py
         opened = state if state is not None else ServerState.open(settings)
-        freeze_startup_heap()  # the replayed state is never walked by the GC: api/memory.py
+        # Keep the cyclic GC off what start-up built (the replayed state, imports, the app): a
+        # full collection walks every tracked object, and a 20k-entry server holds ~100k of
+        # them (measured: 48–71 ms per full collection, a stall for every request in flight);
+        # see verifier/cli/runtime.py. Once per worker, after the ledger is open; cost: one
+        # full collection, now.
+        tune_for_long_lived_heap()
         app.state.server = opened
         app.state.log_vkey = opened.log_vkey
         collecting = _start_witnessing(opened)

@@ -13,11 +13,6 @@ to 17 MiB — ``tests/test_memory_pin.py``).
 also turns the dynamic adjustment off: buffers of 1 MiB and more are always mapped and unmapped.
 The cost is one ``mmap``/``munmap`` pair per large allocation, negligible beside the work done
 with a megabyte. On a C library without ``mallopt`` (musl, macOS) it does nothing.
-
-:func:`freeze_startup_heap` keeps the cyclic garbage collector off what start-up built (the
-replayed rule state, the imports, the app): a full collection walks every tracked object, and
-a 20k-entry server holds ~100k of them (measured: 48–71 ms per full collection, a stall for
-every request in flight); see :mod:`verifier.cli.runtime`.
 """
 
 from __future__ import annotations
@@ -25,8 +20,6 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
-
-from verifier.cli.runtime import tune_for_long_lived_heap
 
 #: glibc's ``M_MMAP_THRESHOLD`` parameter number (malloc.h).
 _M_MMAP_THRESHOLD = -3
@@ -50,10 +43,3 @@ def pin_mmap_threshold(threshold: int = DEFAULT_THRESHOLD) -> bool:
     if not ok:  # pragma: no cover - glibc refuses only thresholds above 32 MiB
         logging.getLogger("gongxin.server").warning("mallopt(M_MMAP_THRESHOLD) refused")
     return ok
-
-
-def freeze_startup_heap() -> None:
-    """:func:`verifier.cli.runtime.tune_for_long_lived_heap`: freeze what start-up built (the
-    replayed state, imports, the app) and make young collections rare. Once per worker,
-    after the ledger is open. Cost: one full collection, now."""
-    tune_for_long_lived_heap()

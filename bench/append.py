@@ -86,7 +86,7 @@ def throughput(
             db = work / f"tp-{b}-{r}.db"
             fixtures.copy_db(small_db, db)
             with fixtures.open_ledger(db) as ledger:
-                tune_for_long_lived_heap()  # as every server worker does (api/memory.py)
+                tune_for_long_lived_heap()  # as every server worker does (api/app.py)
                 _warm_pool(ledger, pre)
                 base = ledger.size
                 calls, _, adjn = adjacent.around(

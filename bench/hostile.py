@@ -47,11 +47,11 @@ import time
 from pathlib import Path
 
 import primitives as P
-from hostile_clients import presign, run_phase
+from hostile_clients import PROGRAMME, run_phase
 from hostile_report import Phase, ms, print_phase_resources, report
 from hostile_server import Gauge, disk_mb, pin_for_start, server_rss_mb, split_cores
 
-from tests.api_server import demo_template, live_server
+from tests.api_server import appropriations, demo_template, live_server
 
 # --------------------------------------------------------------------------- report
 
@@ -115,8 +115,7 @@ def main() -> None:
         server_tmp.mkdir()
         saved = os.environ.get("TMPDIR")
         os.environ["TMPDIR"] = str(server_tmp)  # the server inherits it
-        if not args.shared_cores:
-            pin_for_start()
+        cpus = [] if args.shared_cores else pin_for_start()
         try:
             srv_cm = live_server(
                 template,
@@ -135,11 +134,16 @@ def main() -> None:
         try:
             pid = srv.process.pid
             if not args.shared_cores:
-                print("  " + split_cores(pid))
+                print("  " + split_cores(pid, cpus))
             results: dict[str, tuple[Phase, float, float, float, float, float]] = {}
             per_round: list[str] = []
             for rnd, name in enumerate(["unattacked", "attacked"] * args.rounds):
-                items = presign(template, args.honest * args.writes, f"{name}-{time.time_ns()}")
+                items = appropriations(
+                    template,
+                    f"F-HOSTILE-{name}-{time.time_ns()}",
+                    args.honest * args.writes,
+                    programme=PROGRAMME,
+                )
                 work = [items[k :: args.honest] for k in range(args.honest)]
                 rss0, disk0 = server_rss_mb(pid), disk_mb(server_tmp)
                 gauge = Gauge(pid, server_tmp, rss0, disk0)

@@ -20,35 +20,16 @@ import httpx
 from hostile_report import Phase
 from hostile_server import Gauge
 
-from ledger.demo.cast import DEMO_ORIGIN
-from ledger.signing.statements import sign_statement
-from tests.api_server import DemoTemplate
+from tests.api_server import DemoTemplate, appropriations
 
 JSON = {"content-type": "application/json"}
+#: The ``programme`` of the honest (and the forged) appropriations.
+PROGRAMME = "压力测试 hostile benchmark"
 ATTACK_ADDRESSES = [f"127.1.{n // 250}.{n % 250 + 1}" for n in range(200)]
 NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 
 
 # --------------------------------------------------------------------------- bodies
-
-
-def presign(template: DemoTemplate, n: int, tag: str) -> list[bytes]:
-    finance = template.signer("finance_officer")
-    return [
-        sign_statement(
-            "fund.appropriate",
-            {
-                "fund_id": f"F-HOSTILE-{tag}-{k}",
-                "fiscal_year": 2026,
-                "programme": "压力测试 hostile benchmark",
-                "source": "财政",
-                "amount_fen": 1_000 + k,
-            },
-            finance,
-            origin=DEMO_ORIGIN,
-        ).canonical()
-        for k in range(n)
-    ]
 
 
 def bad_signature(valid: bytes) -> bytes:
@@ -183,7 +164,7 @@ def attackers(
     stop: asyncio.Event,
     clients: list[httpx.AsyncClient],
 ) -> list[Awaitable[None]]:
-    valid = presign(template, 1, f"bad-{time.time_ns()}")[0]
+    valid = appropriations(template, f"F-HOSTILE-bad-{time.time_ns()}", 1, programme=PROGRAMME)[0]
     forged = bad_signature(valid)
     real = [r["lookup_code"] for r in template.residents()]
     tasks: list[Awaitable[None]] = []

@@ -42,25 +42,23 @@ def _tasks(pid: int) -> list[int]:
         return [pid]
 
 
-_ALL_CPUS: list[int] = []
-
-
-def pin_for_start() -> None:
+def pin_for_start() -> list[int]:
     """Run this process (and so the server it starts next) on the first CPU only: the
     server's processes and threads then start pinned and size their pools to one CPU, as
-    on a one-core host; :func:`split_cores` moves this process to the others afterwards."""
+    on a one-core host. Returns every CPU this process could use before, for
+    :func:`split_cores`, which moves this process to the others afterwards."""
     cpus = sorted(os.sched_getaffinity(0))
-    _ALL_CPUS[:] = cpus
     if len(cpus) >= 2:
         os.sched_setaffinity(0, {cpus[0]})
+    return cpus
 
 
-def split_cores(server_pid: int) -> str:
-    """Pin the server's processes to CPU 0 and this process (the honest clients, and the
-    attackers and primitives it spawns later) to CPU 1, so that the clients' own Python work
-    — 200 attacking HTTP clients — does not take the server's CPU, as remote clients would
-    not. Both phases run so; returns a line saying what was done."""
-    cpus = _ALL_CPUS or sorted(os.sched_getaffinity(0))
+def split_cores(server_pid: int, cpus: list[int]) -> str:
+    """Pin the server's processes to CPU ``cpus[0]`` and this process (the honest clients,
+    and the attackers and primitives it spawns later) to the rest, so that the clients' own
+    Python work — 200 attacking HTTP clients — does not take the server's CPU, as remote
+    clients would not. ``cpus``: what :func:`pin_for_start` returned. Both phases run so;
+    returns a line saying what was done."""
     if len(cpus) < 2:
         return "cores not split (one CPU)"
     pids = descendants(server_pid)

@@ -128,7 +128,7 @@ def run_one(
     keys = derive_keys(fixtures.DEFAULT_SEED)
     ledger = Ledger.open(url, log_key=keys.log, clock=DemoClock(DEMO_START))
     if not args.no_gc_tuning:
-        tune_for_long_lived_heap()  # as every server worker does once open (api/memory.py)
+        tune_for_long_lived_heap()  # as every server worker does once open (api/app.py)
     try:
         tr = parts.measure_traces(ledger, n, args.targets, args.rounds, adjacent)
         print(f"    traces: median {tr.median:.2f} ms, p99 {tr.p99:.2f} ms", flush=True)

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from schemas._body_common import _distinct, _distinct_by
+from schemas._body_common import _distinct_by, distinct_items
 from schemas._types import (
     AMOUNT_RULE,
     ID_RULE,
@@ -136,23 +136,9 @@ class PolicySet(WireModel):
         ),
     )
 
-    @field_validator("credit_rates")
-    @classmethod
-    def _rates_distinct(cls, v: list[CreditRate]) -> list[CreditRate]:
-        _distinct([r.category for r in v], "category")
-        return v
-
-    @field_validator("catalogue")
-    @classmethod
-    def _items_distinct(cls, v: list[CatalogueItem]) -> list[CatalogueItem]:
-        _distinct([c.item for c in v], "item")
-        return v
-
-    @field_validator("transfer_relations")
-    @classmethod
-    def _relations_distinct(cls, v: list[str]) -> list[str]:
-        _distinct(v, "transfer_relations")
-        return v
+    _rates_distinct = distinct_items("credit_rates", "category")
+    _items_distinct = distinct_items("catalogue", "item")
+    _relations_distinct = distinct_items("transfer_relations")
 
 
 # -- FORMAT.md §10.2: parties --------------------------------------------------------------

@@ -6,16 +6,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from schemas._body_common import (
     OPTIONAL_RULE,
     REASON_DESC,
     OptionalDate,
-    _distinct,
     _distinct_by,
     _optional,
     _optional_date,
+    distinct_items,
 )
 from schemas._types import (
     AMOUNT_RULE,
@@ -157,17 +157,8 @@ class ContractAward(WireModel):
         ),
     )
 
-    @field_validator("milestones")
-    @classmethod
-    def _milestones_distinct(cls, v: list[Milestone]) -> list[Milestone]:
-        _distinct([m.milestone_id for m in v], "milestone_id")
-        return v
-
-    @field_validator("evidence")
-    @classmethod
-    def _evidence_distinct(cls, v: list[str]) -> list[str]:
-        _distinct(v, "evidence")
-        return v
+    _milestones_distinct = distinct_items("milestones", "milestone_id")
+    _evidence_distinct = distinct_items("evidence")
 
 
 class ContractAmend(WireModel):
@@ -201,17 +192,8 @@ class ContractAmend(WireModel):
     )
     reason: Text500 = Field(description=REASON_DESC)
 
-    @field_validator("milestones")
-    @classmethod
-    def _milestones_distinct(cls, v: list[Milestone]) -> list[Milestone]:
-        _distinct([m.milestone_id for m in v], "milestone_id")
-        return v
-
-    @field_validator("evidence")
-    @classmethod
-    def _evidence_distinct(cls, v: list[str]) -> list[str]:
-        _distinct(v, "evidence")
-        return v
+    _milestones_distinct = distinct_items("milestones", "milestone_id")
+    _evidence_distinct = distinct_items("evidence")
 
 
 class PaymentPropose(WireModel):

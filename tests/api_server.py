@@ -23,8 +23,10 @@ from pathlib import Path
 
 import httpx
 
+from ledger.demo.cast import DEMO_ORIGIN
 from ledger.signing.keyfile import read_private_key
 from ledger.signing.keys import SignerKey
+from ledger.signing.statements import sign_statement
 
 LOG_KEY_NAME = "gongxin.example_jiedao-001"
 GONGXIN = str(Path(sys.executable).with_name("gongxin"))
@@ -73,6 +75,30 @@ class DemoTemplate:
         balance_points), busiest first per community."""
         with (self.keys / "demo-residents.csv").open(encoding="utf-8") as fh:
             return list(csv.DictReader(fh))
+
+
+def appropriations(
+    template: DemoTemplate, fund_prefix: str, count: int, *, programme: str = "运维"
+) -> list[bytes]:
+    """``count`` signed ``fund.appropriate`` submissions (canonical bytes) by the demo's
+    finance officer, for funds ``{fund_prefix}-0`` … (all accepted if the prefix is new; k-th
+    amount 1,000 + k fen). Cost: one look-up of the key (opens the log), ``count`` signatures."""
+    finance = template.signer("finance_officer")
+    return [
+        sign_statement(
+            "fund.appropriate",
+            {
+                "fund_id": f"{fund_prefix}-{k}",
+                "fiscal_year": 2026,
+                "programme": programme,
+                "source": "财政",
+                "amount_fen": 1_000 + k,
+            },
+            finance,
+            origin=DEMO_ORIGIN,
+        ).canonical()
+        for k in range(count)
+    ]
 
 
 def demo_template(directory: Path, entries: int = 2000, url: str | None = None) -> DemoTemplate:

@@ -78,3 +78,16 @@ def demo_log_pg(pg: PgServer, tmp_path_factory: pytest.TempPathFactory) -> DemoT
     place, so tests using it share its state)."""
     url = pg.create_database("demo_log")
     return demo_template(tmp_path_factory.mktemp("demo-log-pg"), 2000, url=url)
+
+
+@pytest.fixture
+def cli_isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run in tmp_path with none of the CLI's environment variables set (the ``test_cli_*``
+    modules use it for every test)."""
+    monkeypatch.chdir(tmp_path)
+    for var in (
+        "GONGXIN_DATABASE_URL",
+        "GONGXIN_KEY_PASSPHRASE",
+        "GONGXIN_LOG_KEY_FILE",
+    ):
+        monkeypatch.delenv(var, raising=False)

@@ -1,42 +1,37 @@
-"""Drivers for the rulebook tests (FORMAT.md §10): a tiny in-memory log builder, a ledger
-driver, *modified servers* and comparable views of the replayed state. The operations they
-run (:class:`~tests.rulebook_ops.Op` and the ``*_op`` builders) are in :mod:`tests.rulebook_ops`.
+"""Drivers for the rulebook tests (FORMAT.md §10): a tiny in-memory log builder, *modified
+servers* and comparable views of the replayed state; the ledger driver is
+:mod:`tests.rulebook_ledger`. The operations they run (:class:`~tests.rulebook_ops.Op` and the
+``*_op`` builders) are in :mod:`tests.rulebook_ops`.
 
 - :class:`LogBuilder` writes entry lines by hand — signed with real keys, correctly chained,
   leaf-hashed — and runs each through :meth:`verifier.rules.log_state.LogState.check_and_apply` (the
   verifier's own state, no database): the fast path of the unit tests. ``forge`` appends a
   line without judging it (a log written around the registry); ``checkpoint`` signs a
   checkpoint over the lines with the log key.
-- :class:`LedgerDriver` runs the same operations through a real :class:`ledger.log.Ledger`
-  on SQLite; its ``rulebook`` factory may be a modified server (:class:`AcceptAll`,
-  :func:`lenient`, :class:`NoDualControl`) that accepts what the rules forbid.
+- :class:`AcceptAll`, :func:`lenient` and :class:`NoDualControl` are modified servers: rulebook
+  factories that accept what the rules forbid, for :class:`tests.rulebook_ledger.LedgerDriver`
+  (the same operations through a real :class:`ledger.log.Ledger` on SQLite).
 - :func:`domain_view` is a comparable summary of a :class:`~verifier.rules.DomainRules`.
 
 Everything is deterministic: fixed key seeds, statement ids from a counter, and a clock the
-test sets explicitly (log time advances one second per entry in the builder, one millisecond
-per clock read in the driver).
+test sets explicitly (log time advances one second per entry in the builder).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import subprocess
-import sys
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from ledger import proofs
-from ledger.export import export_bundle
-from ledger.log import Ledger
-from ledger.records import InvalidEntry, entry_bytes, format_log_time
+from ledger.records import entry_bytes, format_log_time
 from ledger.signing.keys import SignerKey
 from ledger.signing.notes import sign_checkpoint
-from verifier.cli.parallel import SignaturePool
 from verifier.core import merkle
 from verifier.core.checkpoint import Checkpoint
-from verifier.core.entry import Entry, Submission, parse_entry_line
+from verifier.core.entry import Entry, parse_entry_line
 from verifier.core.errors import VerificationError
 from verifier.rules import DomainRules
 from verifier.rules.credits import Award, CreditBook
@@ -45,11 +40,8 @@ from verifier.rules.journal import Journal
 from verifier.rules.kinds import MAX_AMOUNT_FEN
 from verifier.rules.log_state import LogState
 
-from .keyring import StepClock
-from .ledger_env import db_snapshot
 from .rulebook_ops import (
     ORIGIN,
-    REPO,
     START,
     Op,
     RuleKeys,
@@ -227,147 +219,6 @@ class NoDualControl(DomainRules):
             self.policy = dataclasses.replace(
                 self.policy, dual_control_threshold_fen=MAX_AMOUNT_FEN + 1
             )
-
-
-# -- the ledger driver -----------------------------------------------------------------------
-
-
-class LedgerDriver:
-    """A real :class:`Ledger` on SQLite in ``directory``, fed :class:`Op` s.
-
-    The clock advances one millisecond per read; :meth:`at` / :meth:`advance` move it.
-    Statements are signed one second before the clock's current time.
-    """
-
-    def __init__(
-        self,
-        directory: Path,
-        *,
-        keys: RuleKeys | None = None,
-        rulebook: Callable[[], Any] = DomainRules,
-        start: datetime = START,
-        name: str = "ledger.db",
-    ) -> None:
-        self.keys = keys or rule_keys()
-        self.clock = StepClock(start, timedelta(milliseconds=1))
-        self.path = directory / name
-        self.url = f"sqlite:///{self.path}"
-        self.ledger = Ledger.open(
-            self.url,
-            log_key=self.keys.log,
-            clock=self.clock,
-            rulebook=rulebook,
-            pool=SignaturePool(1),
-        )
-        self._ids = 0
-        self.ledger.initialize(self.sign(genesis_op(self.keys)).canonical())
-
-    @classmethod
-    def standard(cls, directory: Path, *, policy: bool = True, **kw: Any) -> LedgerDriver:
-        d = cls(directory, **kw)
-        d.submit_batch(standard_setup(d.keys, policy=policy))
-        return d
-
-    def close(self) -> None:
-        self.ledger.close()
-
-    @property
-    def rules(self) -> Any:
-        return self.ledger.state.rulebook
-
-    @property
-    def size(self) -> int:
-        return self.ledger.size
-
-    @property
-    def today(self) -> str:
-        return self.clock.now.date().isoformat()
-
-    @property
-    def month(self) -> str:
-        return self.today[:7]
-
-    def at(self, when: datetime | date | str) -> LedgerDriver:
-        t = when if isinstance(when, datetime) else day_start(when)
-        assert t >= self.clock.now
-        self.clock.now = t
-        return self
-
-    def advance(self, **delta: float) -> LedgerDriver:
-        self.clock.now += timedelta(**delta)
-        return self
-
-    def sign(self, op: Op) -> Submission:
-        self._ids += 1
-        return sign_op(
-            self.keys,
-            op,
-            statement_id("ledger", self._ids),
-            self.clock.now - timedelta(seconds=1),
-        )
-
-    def submit(self, op: Op) -> int:
-        """Append ``op``; returns its index. Raises :class:`InvalidEntry` when rejected."""
-        return self.ledger.append(self.sign(op).canonical()).index
-
-    def submit_batch(self, ops: Sequence[Op]) -> list[int]:
-        return [
-            r.index for r in self.ledger.append_batch([self.sign(op).canonical() for op in ops])
-        ]
-
-    def error(self, op: Op) -> InvalidEntry:
-        """The rejection of ``op``; asserts that the database did not change."""
-        before = db_snapshot(self.path)
-        size = self.size
-        try:
-            self.submit(op)
-        except InvalidEntry as exc:
-            assert self.size == size
-            assert db_snapshot(self.path) == before
-            return exc
-        raise AssertionError(f"{op.kind} {op.body} was accepted")
-
-    def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
-        return db_snapshot(self.path)
-
-    def lines(self) -> list[bytes]:
-        return list(self.ledger.iter_lines())
-
-    def export(self, directory: Path) -> Path:
-        """``gongxin export``: the bundle of the whole log."""
-        export_bundle(self.ledger, directory)
-        return directory
-
-    def export_prefix(self, directory: Path, size: int) -> Path:
-        """A bundle of the first ``size`` entries under the checkpoint the ledger signed for
-        exactly that size (every :meth:`submit` is its own batch, so there is one)."""
-        note = self.ledger.checkpoint_at(size)
-        assert note is not None, f"no checkpoint was signed for size {size}"
-        return write_bundle(directory, self.lines()[:size], note, self.keys)
-
-
-# -- running the verifier CLI ----------------------------------------------------------------
-
-
-def run_verify(directory: Path, keys: RuleKeys) -> subprocess.CompletedProcess[str]:
-    """``gongxin-verify DIR --log-key KEY`` in a fresh interpreter (the real command)."""
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "verifier",
-            str(directory),
-            "--log-key",
-            str(keys.log.verifier()),
-            "--workers",
-            "1",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-        check=False,
-    )
 
 
 # -- comparable views of the rulebook state --------------------------------------------------

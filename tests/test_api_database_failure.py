@@ -18,10 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ledger.demo.cast import DEMO_ORIGIN
-from ledger.signing.statements import sign_statement
-
-from .api_server import DemoTemplate, LiveServer, live_server
+from .api_server import DemoTemplate, LiveServer, appropriations, live_server
 
 JSON = {"content-type": "application/json"}
 
@@ -30,25 +27,6 @@ JSON = {"content-type": "application/json"}
 def server(demo_log: DemoTemplate, tmp_path: Path) -> Iterator[LiveServer]:
     with live_server(demo_log, tmp_path) as s:
         yield s
-
-
-def _appropriations(t: DemoTemplate, tag: str, count: int) -> list[bytes]:
-    signer = t.signer("finance_officer")
-    return [
-        sign_statement(
-            "fund.appropriate",
-            {
-                "fund_id": f"F-DB-{tag}-{k}",
-                "fiscal_year": 2026,
-                "programme": "运维",
-                "source": "财政",
-                "amount_fen": 10,
-            },
-            signer,
-            origin=DEMO_ORIGIN,
-        ).canonical()
-        for k in range(count)
-    ]
 
 
 def _batch(items: list[bytes]) -> bytes:
@@ -81,7 +59,7 @@ def _concurrently(server: LiveServer, bodies: list[bytes]) -> list[httpx.Respons
 def test_a_failed_database_fails_the_group_with_503_and_recovers(
     server: LiveServer, demo_log: DemoTemplate
 ) -> None:
-    batches = [_appropriations(demo_log, f"{n}", 3) for n in range(12)]
+    batches = [appropriations(demo_log, f"F-DB-{n}", 3) for n in range(12)]
     with server.client() as http:
         size_before = http.get("/healthz").json()["tree_size"]
         checkpoint_before = http.get("/v1/log/checkpoint").text
@@ -111,9 +89,9 @@ def test_a_failed_database_fails_the_group_with_503_and_recovers(
 def test_a_rule_failure_still_fails_alone(server: LiveServer, demo_log: DemoTemplate) -> None:
     """The other half of the rule: a request that breaks a rule is refused alone (422),
     the rest of its group commits."""
-    good = [_appropriations(demo_log, f"ok{n}", 2) for n in range(6)]
+    good = [appropriations(demo_log, f"F-DB-ok{n}", 2) for n in range(6)]
     # Two statements appropriating the same fund id in one batch: [fund.duplicate].
-    bad = _appropriations(demo_log, "dup", 1) + _appropriations(demo_log, "dup", 1)
+    bad = appropriations(demo_log, "F-DB-dup", 1) + appropriations(demo_log, "F-DB-dup", 1)
     bodies = [_batch(b) for b in good] + [_batch(bad)]
     replies = _concurrently(server, bodies)
     assert [r.status_code for r in replies[:-1]] == [201] * len(good)

@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .api_server import DemoTemplate, LiveServer, demo_template, live_server
+from .api_server import DemoTemplate, LiveServer, appropriations, demo_template, live_server
 from .pg_server import PgServer, pg_server
-from .test_api_database_failure import _appropriations, _batch, _concurrently
+from .test_api_database_failure import _batch, _concurrently
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def test_postgres_crash_fails_writes_with_503_and_they_commit_after_recovery(
     crashable: tuple[PgServer, DemoTemplate], tmp_path: Path
 ) -> None:
     pg, template = crashable
-    batches = [_appropriations(template, f"pg{n}", 3) for n in range(8)]
+    batches = [appropriations(template, f"F-DB-pg{n}", 3) for n in range(8)]
     with live_server(template, tmp_path / "server") as server:
         with server.client() as http:
             size_before = http.get("/healthz").json()["tree_size"]

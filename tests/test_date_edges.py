@@ -18,7 +18,8 @@ from verifier.core.entry import parse_entry_line
 from verifier.core.errors import VerificationError
 from verifier.rules.log_state import LogState
 
-from .rulebook_builder import LedgerDriver, LogBuilder, run_verify
+from .rulebook_builder import LogBuilder
+from .rulebook_ledger import LedgerDriver, run_verify
 from .rulebook_ops import (
     activity_op,
     award_op,

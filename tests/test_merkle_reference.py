@@ -1,21 +1,15 @@
-"""``verifier.core.merkle`` against the literal RFC 9162 definitions, pymerkle, and hypothesis.
+"""``verifier.core.merkle`` against the literal RFC 9162 definitions
+(tests/merkle_reference.py), exhaustively for trees of 1..64 leaves: roots, every inclusion
+path, every consistency proof, each served from a node map (as the ledger's storage does),
+also for older tree sizes; and the CompactRange and range helpers they rest on.
 
-- Exhaustive for trees of 1..64 leaves: roots, every inclusion path, every consistency proof,
-  each served from a node map (as the ledger's storage does), also for older tree sizes.
-- pymerkle (an independent implementation) as a second oracle.
-- hypothesis for trees up to 2000 leaves: generated proofs verify; tampering is caught.
+pymerkle as a second oracle: tests/test_merkle_pymerkle.py; hypothesis for trees up to 2000
+leaves, generated proofs verify and tampering is caught: tests/test_merkle_tampering.py.
 """
 
 from __future__ import annotations
 
-import functools
-import random
-from collections.abc import Callable
-
-import pymerkle
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from ledger.proofs import (
     consistency_proof,
@@ -29,8 +23,9 @@ from ledger.proofs import (
     root_of,
 )
 from tests import merkle_reference as ref
+from tests.merkle_trees import SMALL, must_fail, tree
 from verifier.core.compact_range import CompactRange
-from verifier.core.errors import InputError, VerificationError
+from verifier.core.errors import InputError
 from verifier.core.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
@@ -40,44 +35,6 @@ from verifier.core.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-
-Nodes = dict[tuple[int, int], bytes]
-
-SMALL = 64
-BIG = 2000
-
-
-def data(i: int) -> bytes:
-    """Distinct leaf data; every few leaves are empty or long to vary the inputs."""
-    if i % 7 == 3:
-        return b""
-    return f"entry {i}".encode() * (1 + i % 5)
-
-
-@functools.cache
-def tree(n: int) -> tuple[list[bytes], Nodes, list[bytes], dict[tuple[int, int], int]]:
-    """Leaves 0..n-1: (leaf data, node map, roots[size] for 0..n, size each node completed)."""
-    leaves = [data(i) for i in range(n)]
-    cr = CompactRange()
-    nodes: Nodes = {}
-    completed_at: dict[tuple[int, int], int] = {}
-    roots = [cr.root()]
-    for d in leaves:
-        for level, index, h in cr.append(leaf_hash(d)):
-            assert (level, index) not in nodes
-            nodes[(level, index)] = h
-            completed_at[(level, index)] = cr.size
-        roots.append(cr.root())
-    return leaves, nodes, roots, completed_at
-
-
-def must_fail(rule: str, fn: Callable[..., object], *args: object) -> VerificationError:
-    """Call ``fn(*args)``; it must raise VerificationError with ``rule``."""
-    with pytest.raises(VerificationError) as info:
-        fn(*args)
-    assert info.value.rule == rule
-    return info.value
-
 
 # --------------------------------------------------------------------------------------------
 # Hashing and CompactRange
@@ -269,150 +226,3 @@ def test_inclusion_proof_does_not_bind_tree_size_by_itself() -> None:
     proof3 = inclusion_proof(0, 3, nodes)
     verify_inclusion(lh, 0, 4, proof3, roots[3])
     must_fail("merkle.inclusion", verify_inclusion, lh, 0, 4, proof3, roots[4])
-
-
-# --------------------------------------------------------------------------------------------
-# pymerkle as an independent oracle
-# --------------------------------------------------------------------------------------------
-
-
-@functools.cache
-def pm_tree(n: int) -> pymerkle.InmemoryTree:
-    t = pymerkle.InmemoryTree(algorithm="sha256")
-    for d in tree(BIG)[0][:n]:
-        t.append_entry(d)
-    return t
-
-
-@functools.cache
-def pm_range_root(start: int, end: int) -> bytes:
-    """MTH(D[start:end]) computed by pymerkle over just those leaves."""
-    t = pymerkle.InmemoryTree.init_from_entries(tree(BIG)[0][start:end], algorithm="sha256")
-    root = t.get_root()
-    assert isinstance(root, bytes)
-    return root
-
-
-def _pymerkle_check(t: pymerkle.InmemoryTree, size: int, indices: list[int]) -> None:
-    _, nodes, roots, _ = tree(BIG)
-    assert t.get_root(size) == roots[size]
-    for index in indices:
-        # pymerkle indices count from one; its path starts with the leaf hash itself.
-        pm = t.prove_inclusion(index + 1, size)
-        assert pm.path[0] == leaf_hash(tree(BIG)[0][index])
-        assert pm.path[1:] == inclusion_proof(index, size, nodes)
-
-
-@pytest.mark.parametrize("size", range(1, 41))
-def test_against_pymerkle(size: int) -> None:
-    t = pm_tree(40)
-    _, nodes, roots, _ = tree(BIG)
-    _pymerkle_check(t, size, list(range(size)))
-    for size1 in range(1, size + 1):
-        # pymerkle's consistency layout differs from RFC 9162 SUBPROOF (it always includes
-        # the base subtree), so compare element-wise hashing of our ranges, and check that
-        # pymerkle accepts our roots with its own proof.
-        ranges = consistency_ranges(size1, size)
-        assert consistency_proof(size1, size, nodes) == [pm_range_root(s, e) for s, e in ranges]
-        pm = t.prove_consistency(size1, size)
-        pm.verify(roots[size1], roots[size], prior_size=size1, later_size=size)
-
-
-def test_against_pymerkle_random_larger_trees() -> None:
-    rng = random.Random(6962)
-    t = pm_tree(BIG)
-    _, nodes, roots, _ = tree(BIG)
-    for size in [*rng.sample(range(41, BIG + 1), 6), 1024, 1025, BIG]:
-        _pymerkle_check(t, size, [0, size - 1, *rng.sample(range(size), 5)])
-        for size1 in [1, size - 1, size, *rng.sample(range(1, size + 1), 4)]:
-            proof = consistency_proof(size1, size, nodes)
-            verify_consistency(size1, size, proof, t.get_root(size1), t.get_root(size))
-            pm = t.prove_consistency(size1, size)
-            pm.verify(roots[size1], roots[size], prior_size=size1, later_size=size)
-
-
-# --------------------------------------------------------------------------------------------
-# hypothesis: random trees up to 2000 leaves
-# --------------------------------------------------------------------------------------------
-
-
-@st.composite
-def size_and_index(draw: st.DrawFn) -> tuple[int, int]:
-    size = draw(st.integers(1, BIG))
-    return size, draw(st.integers(0, size - 1))
-
-
-@st.composite
-def two_sizes(draw: st.DrawFn) -> tuple[int, int]:
-    size2 = draw(st.integers(1, BIG))
-    return draw(st.integers(1, size2)), size2
-
-
-def flipped(proof: list[bytes], i: int, j: int, mask: int) -> list[bytes]:
-    bad = list(proof)
-    element = bytearray(bad[i])
-    element[j] ^= mask
-    bad[i] = bytes(element)
-    return bad
-
-
-@settings(max_examples=100, deadline=None)
-@given(size_and_index(), st.integers(1, 255), st.data())
-def test_inclusion_random(si: tuple[int, int], mask: int, draw: st.DataObject) -> None:
-    size, index = si
-    leaves, nodes, roots, _ = tree(BIG)
-    lh = leaf_hash(leaves[index])
-    root = roots[size]
-    proof = inclusion_proof(index, size, nodes)
-    verify_inclusion(lh, index, size, proof, root)
-
-    rule = "merkle.inclusion"
-    for i in range(len(proof)):
-        for j in range(HASH_SIZE):
-            bad = flipped(proof, i, j, mask)
-            must_fail(rule, verify_inclusion, lh, index, size, bad, root)
-    must_fail(rule, verify_inclusion, lh, index, size, proof, flipped([root], 0, 0, mask)[0])
-    must_fail(rule, verify_inclusion, flipped([lh], 0, 31, mask)[0], index, size, proof, root)
-    must_fail(rule, verify_inclusion, lh, index, size, [*proof, root], root)
-    if proof:
-        must_fail(rule, verify_inclusion, lh, index, size, proof[:-1], root)
-
-    if size > 1:
-        other = draw.draw(st.integers(0, size - 1).filter(lambda k: k != index))
-        must_fail(rule, verify_inclusion, lh, other, size, proof, root)
-    must_fail(rule, verify_inclusion, lh, size, size, proof, root)
-    # A wrong size, checked against the root a checkpoint of that size would carry.
-    if not index + 1 == size == BIG:
-        wrong = draw.draw(st.integers(index + 1, BIG).filter(lambda s: s != size))
-        must_fail(rule, verify_inclusion, lh, index, wrong, proof, roots[wrong])
-
-
-@settings(max_examples=80, deadline=None)
-@given(two_sizes(), st.integers(1, 255), st.data())
-def test_consistency_random(sizes: tuple[int, int], mask: int, draw: st.DataObject) -> None:
-    size1, size2 = sizes
-    _, nodes, roots, _ = tree(BIG)
-    root1, root2 = roots[size1], roots[size2]
-    proof = consistency_proof(size1, size2, nodes)
-    verify_consistency(size1, size2, proof, root1, root2)
-
-    rule = "merkle.consistency"
-    for i in range(len(proof)):
-        for j in range(HASH_SIZE):
-            bad = flipped(proof, i, j, mask)
-            must_fail(rule, verify_consistency, size1, size2, bad, root1, root2)
-    bad1 = flipped([root1], 0, 7, mask)[0]
-    must_fail(rule, verify_consistency, size1, size2, proof, bad1, root2)
-    bad2 = flipped([root2], 0, 7, mask)[0]
-    must_fail(rule, verify_consistency, size1, size2, proof, root1, bad2)
-    must_fail(rule, verify_consistency, size1, size2, [*proof, root2], root1, root2)
-    if proof:
-        must_fail(rule, verify_consistency, size1, size2, proof[:-1], root1, root2)
-
-    # Wrong sizes, each checked against the roots of the sizes claimed.
-    if size2 > 1:
-        w1 = draw.draw(st.integers(1, size2).filter(lambda s: s != size1))
-        must_fail(rule, verify_consistency, w1, size2, proof, roots[w1], root2)
-    if not size1 == size2 == BIG:
-        w2 = draw.draw(st.integers(size1, BIG).filter(lambda s: s != size2))
-        must_fail(rule, verify_consistency, size1, w2, proof, root1, roots[w2])

@@ -1,6 +1,7 @@
 """``verifier.core.receipt``: the one definition of a receipt — its JSON (built and parsed
 strictly) and its verification, on the committed vector (``tests/vectors/receipt/``).
-Tampering receipts of a live ledger, with a submission to compare, is ``tests/test_client.py``."""
+Tampering receipts of a live ledger, with a submission to compare, is
+``tests/test_client_receipts.py``."""
 
 from __future__ import annotations
 

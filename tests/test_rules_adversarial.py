@@ -23,14 +23,8 @@ import pytest
 
 from verifier.rules import DomainRules
 
-from .rulebook_builder import (
-    LedgerDriver,
-    LogBuilder,
-    NoDualControl,
-    lenient,
-    replay_lines,
-    run_verify,
-)
+from .rulebook_builder import LogBuilder, NoDualControl, lenient, replay_lines
+from .rulebook_ledger import LedgerDriver, run_verify
 from .rulebook_ops import (
     Op,
     RuleKeys,

@@ -21,7 +21,8 @@ import pytest
 from ledger.records import InvalidEntry
 from verifier.rules.kinds import DOMAIN_KINDS
 
-from .rulebook_builder import LedgerDriver, LogBuilder, domain_view
+from .rulebook_builder import LogBuilder, domain_view
+from .rulebook_ledger import LedgerDriver
 from .rulebook_ops import (
     Op,
     activity_op,

@@ -1,100 +1,32 @@
-"""``ledger.client``: receipts are checked with nothing but the log key, API problems become
-typed errors, and retries after lost connections never log a statement twice.
-
-The server here is in-process: an ``httpx.MockTransport`` whose handler appends to a real
-ledger (:func:`tests.ledger_fixtures.standard_ledger`) and answers with the API's own receipt
-and problem encoders (``api.receipts``, ``api.problems``)."""
+"""``ledger.client.verify_receipt``: a receipt is checked with nothing but the log key —
+a good one verifies (also co-signed), and each tampered variant, a receipt for another
+statement or against another pinned key, and a malformed one are rejected naming what
+differed. The server is in-process (tests/client_mock_server.py)."""
 
 from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-import httpx
 import pytest
 
-from api.jsonbody import batch_items
-from api.problems import from_error
-from api.receipts import receipts_json
-from ledger.client import (
-    ApiError,
-    GongxinClient,
-    Receipt,
-    ReceiptError,
-    ServerUnavailable,
-    parse_receipt,
-    verify_receipt,
-)
+from ledger.client import GongxinClient, Receipt, ReceiptError, parse_receipt, verify_receipt
 from ledger.signing.keys import SignerKey
 from ledger.signing.notes import sign_checkpoint
-from tests.ledger_fixtures import LedgerEnv, award_body, fund_body, key
+from tests.client_mock_server import fund, mock_client
+from tests.ledger_fixtures import LedgerEnv, award_body, key
 from verifier.core import merkle
 from verifier.core.checkpoint import Checkpoint
 from verifier.core.entry import Submission
-from verifier.core.errors import GongxinError, InputError
-
-Handler = Callable[[httpx.Request], httpx.Response]
-
-
-def ledger_handler(env: LedgerEnv) -> Handler:
-    """The write and log routes of docs/API.md, served from ``env``'s ledger."""
-    ledger = env.ledger
-
-    def handle(request: httpx.Request) -> httpx.Response:
-        path = request.url.path
-        try:
-            if request.method == "POST" and path == "/v1/statements":
-                r = ledger.append(request.content)
-                status = 200 if r.duplicate else 201
-                return httpx.Response(status, json=receipts_json(ledger, [r])[0])
-            if request.method == "POST" and path == "/v1/statements/batch":
-                rs = ledger.append_batch(batch_items(request.content))
-                status = 200 if all(r.duplicate for r in rs) else 201
-                return httpx.Response(status, json={"receipts": receipts_json(ledger, rs)})
-            if path.startswith("/v1/statements/"):
-                found = ledger.receipt_of(path.rsplit("/", 1)[1])
-                if found is None:
-                    return problem(404, "not_found", "no such statement")
-                return httpx.Response(200, json=receipts_json(ledger, [found])[0])
-            if path == "/v1/log/key":
-                return httpx.Response(200, text=str(env.keys.log.verifier()) + "\n")
-            if path == "/v1/log/checkpoint":
-                return httpx.Response(200, text=ledger.latest_checkpoint())
-        except GongxinError as exc:
-            p = from_error(exc)
-            return problem(p.status, p.code, p.detail, p.field)
-        return problem(404, "not_found", "no such route")
-
-    return handle
-
-
-def problem(status: int, code: str, detail: str, field: str | None = None) -> httpx.Response:
-    body: dict[str, Any] = {"status": status, "code": code, "detail": detail, "title": "x"}
-    if field:
-        body["field"] = field
-    return httpx.Response(
-        status,
-        content=json.dumps(body).encode(),
-        headers={"content-type": "application/problem+json"},
-    )
 
 
 @pytest.fixture
 def client(env: LedgerEnv) -> Iterator[GongxinClient]:
-    c = GongxinClient(
-        "http://gongxin.test",
-        env.keys.log.verifier(),
-        transport=httpx.MockTransport(ledger_handler(env)),
-    )
-    yield c
-    c.close()
-
-
-def fund(env: LedgerEnv, n: int) -> Submission:
-    return env.sign(env.keys["finance"], "fund.appropriate", fund_body(1000 + n))
+    with mock_client(env) as c:
+        yield c
 
 
 # -- verify_receipt: a good receipt, and each tampered variant -----------------------------
@@ -293,114 +225,6 @@ def test_malformed_receipts_are_shape_errors(obj: Any) -> None:
     with pytest.raises(ReceiptError) as info:
         parse_receipt(obj)
     assert info.value.rule == "receipt.shape"
-
-
-# -- the client against a server -------------------------------------------------------------
-
-
-def test_submit_batch_and_lookup(env: LedgerEnv, client: GongxinClient) -> None:
-    subs = [fund(env, n) for n in range(3)]
-    receipts = client.submit_batch(subs)
-    assert [r.statement_id for r in receipts] == [s.statement.id for s in subs]
-    assert len({r.checkpoint for r in receipts}) == 1
-    assert [r.index for r in receipts] == list(range(receipts[0].index, receipts[0].index + 3))
-    again = client.submit_batch(subs)
-    assert all(r.duplicate for r in again) and [r.index for r in again] == [
-        r.index for r in receipts
-    ]
-    found = client.receipt(subs[1].statement.id)
-    assert found is not None and found.index == receipts[1].index
-    assert client.receipt("00000000-0000-4000-8000-000000000000") is None
-    assert client.checkpoint() == env.ledger.latest_checkpoint()
-    with pytest.raises(InputError):
-        client.submit_batch([])
-
-
-def test_rule_violations_are_typed_api_errors(env: LedgerEnv, client: GongxinClient) -> None:
-    sub = fund(env, 5)
-    client.submit(sub)
-    with pytest.raises(ApiError) as info:  # the same fund id again, under a new statement id
-        client.submit(env.sign(env.keys["finance"], "fund.appropriate", fund_body(1005)))
-    err = info.value
-    assert (err.status, err.code, err.rejected) == (422, "fund.duplicate", True)
-    assert err.field == "batch[0].statement.body.fund_id"
-    with pytest.raises(ApiError) as info:  # a batch: the field names the position
-        client.submit_batch(
-            [fund(env, 6), env.sign(env.keys["approver"], "fund.appropriate", fund_body(1007))]
-        )
-    assert info.value.code == "role.forbidden" and (info.value.field or "").startswith("batch[1]")
-    assert env.ledger.receipt_of(sub.statement.id) is not None
-
-
-def test_a_lying_server_is_caught(env: LedgerEnv) -> None:
-    """A server that answers with a receipt for an altered statement is refused."""
-    honest = ledger_handler(env)
-
-    def lying(request: httpx.Request) -> httpx.Response:
-        response = honest(request)
-        data = json.loads(response.content)
-        if "entry" in data:
-            data["statement_id"] = "00000000-0000-4000-8000-000000000000"
-        return httpx.Response(response.status_code, json=data)
-
-    with (
-        GongxinClient(
-            "http://x", env.keys.log.verifier(), transport=httpx.MockTransport(lying)
-        ) as c,
-        pytest.raises(ReceiptError),
-    ):
-        c.submit(fund(env, 8))
-
-
-def test_trust_on_first_use_pins_the_served_key(env: LedgerEnv) -> None:
-    with GongxinClient("http://x", None, transport=httpx.MockTransport(ledger_handler(env))) as c:
-        assert not c.trusted_on_first_use
-        c.submit(fund(env, 9))
-        assert c.trusted_on_first_use and c.pinned_key() == env.keys.log.verifier()
-
-
-def test_a_lost_reply_is_retried_and_logged_once(env: LedgerEnv) -> None:
-    """The first POST reaches the ledger but its reply is lost (a read timeout): the client
-    resends the same bytes and gets the original entry back as a duplicate."""
-    honest = ledger_handler(env)
-    calls: list[str] = []
-
-    def flaky(request: httpx.Request) -> httpx.Response:
-        calls.append(request.url.path)
-        response = honest(request)
-        if len(calls) == 1:
-            raise httpx.ReadTimeout("reply lost", request=request)
-        return response
-
-    size = env.ledger.size
-    with GongxinClient(
-        "http://x", env.keys.log.verifier(), transport=httpx.MockTransport(flaky)
-    ) as c:
-        receipt = c.submit(fund(env, 10))
-    assert len(calls) == 2 and receipt.duplicate and env.ledger.size == size + 1
-
-
-def test_an_unreachable_server_is_a_connection_error() -> None:
-    def down(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("refused", request=request)
-
-    with (
-        GongxinClient("http://x", None, retries=1, transport=httpx.MockTransport(down)) as c,
-        pytest.raises(ServerUnavailable),
-    ):
-        c.log_key()
-
-
-def test_non_problem_errors_still_become_api_errors() -> None:
-    def broken(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(502, text="<html>Bad Gateway</html>")
-
-    with (
-        GongxinClient("http://x", None, transport=httpx.MockTransport(broken)) as c,
-        pytest.raises(ApiError) as info,
-    ):
-        c.log_key()
-    assert (info.value.status, info.value.code, info.value.rejected) == (502, "http.502", False)
 
 
 def test_award_receipts_verify_with_cosignatures(env: LedgerEnv, client: GongxinClient) -> None:
