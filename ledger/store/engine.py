@@ -4,7 +4,9 @@ The tables are defined in :mod:`ledger.store.schema`; creating them at the newes
 
 SQLite is opened in WAL mode with ``synchronous=FULL`` (a commit is durable when it returns)
 and every write transaction starts with ``BEGIN IMMEDIATE``, which takes the write lock at
-once: the append transaction is the log's single sequencer. Reads begin deferred.
+once: the append transaction is the log's single sequencer. A writer that finds the lock taken
+(another server worker is appending) polls for it every 0.1–1 ms (:func:`_begin_immediate`).
+Reads begin deferred.
 """
 
 from __future__ import annotations
@@ -159,9 +161,9 @@ def _begin_immediate(conn: Connection) -> None:
     Why not SQLite's busy handler: it sleeps 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50 and then
     100 ms between tries, so a writer that meets another process's transaction of a few ms
     waits up to the next step of that ladder, and while two server workers keep writing one
-    of them can lose every try and wait seconds (measured with ``gongxin serve --workers 2``
-    on one core: write p99 60–125 ms, worst 1.0–1.6 s; docs/PERFORMANCE.md). Polling finds
-    the lock within ~1 ms of its release. Cost: a failed ``BEGIN`` is ~2 µs of SQLite (tried
+    of them can lose every try and wait seconds (``bench/worker_contention.py``, 2 workers on
+    one core: worst write 0.55–1.4 s, 42–57 ms with polling; docs/PERFORMANCE.md). Polling
+    finds the lock within ~1 ms of its release. Cost: a failed ``BEGIN`` is ~2 µs of SQLite (tried
     on the driver's connection, not through SQLAlchemy); nothing when the lock is free.
     """
     raw = conn.connection.dbapi_connection
