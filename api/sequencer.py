@@ -65,6 +65,8 @@ class Sequencer:
         self._closed = False
         #: ``time.monotonic()`` of the last submission or finished group (0: none yet).
         self._last_active = 0.0
+        #: Whether the writer thread is appending a group right now.
+        self._appending = False
         self._thread = threading.Thread(target=self._run, name="gongxin-writer", daemon=True)
         self._thread.start()
 
@@ -83,10 +85,13 @@ class Sequencer:
         return await req.future
 
     def recently_busy(self, window: float = 1.0) -> bool:
-        """Whether writes are queued, or a submission arrived or a group finished within the
-        last ``window`` seconds: look-ups from repeat addresses then yield (:mod:`api.ratelimit`
-        ``LookupLimiter.repeat_may_derive``). O(1), no lock (a stale answer is harmless)."""
-        return bool(self._pending) or time.monotonic() - self._last_active < window
+        """Whether a group is being appended or writes are queued, or a submission arrived or
+        a group finished within the last ``window`` seconds: look-ups from repeat addresses
+        then yield (:mod:`api.ratelimit` ``LookupLimiter.repeat_may_derive``). O(1), no lock
+        (a stale answer is harmless)."""
+        return (
+            self._appending or bool(self._pending) or time.monotonic() - self._last_active < window
+        )
 
     def close(self) -> None:
         """Finish the queued groups, then stop the writer thread."""
@@ -113,8 +118,14 @@ class Sequencer:
                     req = self._pending.pop(0)
                     group.append(req)
                     taken += len(req.submissions)
-            self._append_group(group)
-            self._last_active = time.monotonic()
+            # A group can take longer than recently_busy's window (a large batch, the first
+            # append starting the verification workers): busy all along, not just at its ends.
+            self._appending = True
+            try:
+                self._append_group(group)
+            finally:
+                self._appending = False
+                self._last_active = time.monotonic()
             self._snapshot(at_exit=False)
 
     def _snapshot(self, *, at_exit: bool) -> None:

@@ -310,9 +310,12 @@ def test_addresses_used_are_loopback_only() -> None:
         assert ipaddress.ip_address(a) in loop
 
 
-def _keep_writing(server: LiveServer, template: DemoTemplate, stop: threading.Event) -> None:
+def _keep_writing(
+    server: LiveServer, template: DemoTemplate, stop: threading.Event, writing: threading.Event
+) -> None:
     """POST one valid statement again and again (duplicates: each still goes through the
-    writer) until ``stop``: the server is busy writing."""
+    writer) until ``stop``: the server is busy writing. ``writing`` is set once the first
+    write has been answered."""
     body = sign_statement(
         "fund.appropriate",
         {
@@ -329,6 +332,7 @@ def _keep_writing(server: LiveServer, template: DemoTemplate, stop: threading.Ev
         while not stop.is_set():
             r = c.post("/v1/statements", content=body, headers={"content-type": "application/json"})
             assert r.status_code in (200, 201), r.text[:300]
+            writing.set()
 
 
 def test_repeat_lookups_yield_to_writes_and_a_fresh_address_does_not(
@@ -350,11 +354,13 @@ def test_repeat_lookups_yield_to_writes_and_a_fresh_address_does_not(
     with live_server(template, tmp_path) as server:
         quiet = [_post(server, _guess(), address="127.4.0.1") for _ in range(4)]
         assert [r.status_code for r in quiet] == [404] * 4
-        stop = threading.Event()
-        writer = threading.Thread(target=_keep_writing, args=(server, template, stop))
+        stop, writing = threading.Event(), threading.Event()
+        writer = threading.Thread(target=_keep_writing, args=(server, template, stop, writing))
         writer.start()
         try:
-            time.sleep(0.5)
+            # Not a fixed sleep: signing the first statement opens the demo log, which on a
+            # loaded machine took longer than 0.5 s, and the burst then met an idle server.
+            assert writing.wait(60), "the writer thread never got a write answered"
             busy = asyncio.run(burst(server.url, "127.4.0.2", 5))
             fresh = _post(server, _guess(), address="127.4.0.3")
         finally:

@@ -112,3 +112,36 @@ def test_other_sqlite_errors_at_begin_are_not_retried(db: tuple[Engine, Path]) -
             writer.begin()
         assert time.perf_counter() - started < 5  # not the 30 s of a busy wait
         raw.execute("PRAGMA query_only=OFF")
+
+
+def test_the_server_counts_as_writing_while_a_group_waits_for_the_lock(tmp_path: Path) -> None:
+    """``api.sequencer.Sequencer.recently_busy`` (what makes repeat look-ups yield to writes)
+    stays true for as long as a group is being appended — here held up by another
+    connection's write lock well past the busy window — not only when it was submitted."""
+    import asyncio
+
+    from api.sequencer import Sequencer
+
+    from .domain_bodies import fund_body
+    from .ledger_env import standard_ledger
+
+    env = standard_ledger(tmp_path)
+    sequencer = Sequencer(env.ledger, snapshot_every=0)
+    line = env.sign(env.keys["finance"], "fund.appropriate", fund_body(900)).canonical()
+    other = _hold_lock(env.path)
+    try:
+        thread = threading.Thread(target=lambda: asyncio.run(sequencer.submit([line])))
+        thread.start()
+        time.sleep(0.3)  # the group is in the writer thread, polling for the lock
+        assert sequencer.recently_busy(window=0.05)
+        other.execute("ROLLBACK")
+        thread.join(30)
+        assert not thread.is_alive()
+        time.sleep(0.1)
+        assert not sequencer.recently_busy(window=0.05)
+    finally:
+        other.close()
+        sequencer.close()
+        env.ledger.close()
+    with env.reopen() as ledger:
+        assert ledger.size == 26  # the held-up group was appended once the lock came
