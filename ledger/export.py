@@ -21,7 +21,7 @@ from sqlalchemy.pool import NullPool
 from ledger.cosigning import cosigned_note, newest_witnessed
 from ledger.log import Ledger
 from ledger.store.contract import LedgerReader
-from ledger.store.engine import sqlite_path
+from ledger.store.engine import SQLITE_BUSY_TIMEOUT, sqlite_path
 from ledger.store.sql import SqlReader, SqlStore
 from verifier.core.bundle import BUNDLE_FILES, CHECKPOINT_FILE, ENTRIES_FILE, LOG_VKEY_FILE
 from verifier.core.checkpoint import parse_checkpoint_body
@@ -139,7 +139,7 @@ BULK_CACHE_KIB = 2048
 def _bulk_engine(url: URL) -> Engine:
     """An un-pooled, read-only SQLite engine with a small page cache: every connection is
     closed (and its cache freed) when the read ends."""
-    engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": 30})
+    engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": SQLITE_BUSY_TIMEOUT})
 
     @event.listens_for(engine, "connect")
     def _small_cache(dbapi_conn: Any, _record: Any) -> None:

@@ -9,8 +9,8 @@ nodes, and the nodes of a tree the caller knows to be committed never change (ev
 append-only). Without a ``ROLLBACK``, psycopg also keeps the statement prepared on the
 server once it has run 5 times on a connection (its ``prepare_threshold``): no parse or plan
 per proof (a later ``ROLLBACK`` on the connection, a multi-statement reader's, makes psycopg
-send ``DEALLOCATE ALL``: prepared again 5 proofs later). Inside a transaction (a writer, or a reader that already ran a statement) the
-SELECT runs in that transaction, as before.
+send ``DEALLOCATE ALL``: prepared again 5 proofs later). Inside a transaction (a writer, or a
+reader that already ran a statement) the SELECT runs in that transaction, as before.
 """
 
 from __future__ import annotations
@@ -42,11 +42,13 @@ def pg_nodes(conn: Connection, keys: Sequence[NodeKey]) -> Sequence[Any]:
     (a connection that cannot be switched back is invalidated, never pooled again).
     Cost: one round trip, O(len(keys)) index probes."""
     params = ([k[0] for k in keys], [k[1] for k in keys])
-    if conn.in_transaction() or conn.get_execution_options().get(storage.WRITE_OPTION):
-        return conn.exec_driver_sql(NODES_SQL, params).all()
     raw = conn.connection.driver_connection
     assert raw is not None
-    if raw.info.transaction_status != TransactionStatus.IDLE:  # not expected: be safe
+    if (
+        conn.in_transaction()
+        or conn.get_execution_options().get(storage.WRITE_OPTION)
+        or raw.info.transaction_status != TransactionStatus.IDLE  # not expected: be safe
+    ):
         return conn.exec_driver_sql(NODES_SQL, params).all()
     raw.autocommit = True
     try:
